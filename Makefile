@@ -1,0 +1,36 @@
+# regole: the two quick-start commands are `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck bench fuzz clean help
+
+help:
+	@echo "make run    - create the environment if needed, evaluate the bundled example"
+	@echo "make test   - lint, type-check and run the whole test suite"
+	@echo "make bench  - run the benchmarks (figures and ratios)"
+	@echo "make fuzz   - long property-based fuzzing run"
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/regole evaluate examples/iscro-2024-ammessa.json
+
+test: $(STAMP)
+	$(BIN)/ruff check engine tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_kernel.py
+
+fuzz: $(STAMP)
+	REGOLE_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest tests/test_fuzz.py -p no:cacheprovider
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

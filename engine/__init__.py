@@ -1,0 +1,51 @@
+"""regole: Italian social-security law as data, evaluated on a durable-rules Rete network.
+
+The public API::
+
+    from engine import evaluate, explain
+
+    result = evaluate({"data_domanda": "2024-09-10", ...}, family="iscro")
+    result.decision                  # "ammesso" | "respinto" | "indeterminato"
+    print(explain(result))           # the Italian explanation, citing every source
+    result.to_json()                 # the full trace as JSON (money as strings, dates ISO)
+"""
+
+from ._compile import LawVersion, load_ruleset
+from ._explain import Explainer, explain
+from ._run import Library, evaluate
+from ._trace import RequirementResult, Result
+from ._version import __version__
+from .errors import (
+    ExpressionError,
+    FactsError,
+    KernelError,
+    Problem,
+    RegoleError,
+    RulesetError,
+    RulesetSchemaError,
+    TemplateError,
+    VersionSelectionError,
+    YamlSyntaxError,
+)
+
+__all__ = [
+    "Explainer",
+    "ExpressionError",
+    "FactsError",
+    "KernelError",
+    "LawVersion",
+    "Library",
+    "Problem",
+    "RegoleError",
+    "RequirementResult",
+    "Result",
+    "RulesetError",
+    "RulesetSchemaError",
+    "TemplateError",
+    "VersionSelectionError",
+    "YamlSyntaxError",
+    "__version__",
+    "evaluate",
+    "explain",
+    "load_ruleset",
+]

@@ -1,0 +1,198 @@
+"""Stage 3c: turn a type-checked expression into a Python closure that evaluates it with three-valued logic.
+
+The closures are built once per ruleset from the IR (no ``eval``): each node becomes a small function of
+the environment (a dict from names to values). A missing fact is an :class:`Unknown`; it is never read as
+0 or false. ``and``/``or``/``not`` follow Kleene: one false makes ``and`` false even when other operands
+are unknown; one true makes ``or`` true.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from . import _values as V
+from ._expr import Arith, Attr, BoolOp, Call, Compare, Comprehension, Expr, Index, Lit, Neg, Not, Ref
+from ._values import Unknown
+
+Env = Mapping[str, Any]
+Evaluator = Callable[[Env], Any]
+
+_ARITH: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul,
+}
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "!=": operator.ne,
+}
+
+
+class EvaluationError(Exception):
+    """Arithmetic that the law cannot mean (a division by zero, a date out of range)."""
+
+
+def _divide(a: Any, b: Any) -> Any:
+    if b == 0:
+        raise EvaluationError("division by zero")
+    return Decimal(a) / Decimal(b)
+
+
+def _strict(fn: Callable[..., Any]) -> Callable[..., Evaluator]:
+    """Wrap a function of known values: any unknown argument makes the result unknown."""
+
+    def build(*args: Evaluator) -> Evaluator:
+        def run(env: Env) -> Any:
+            values = [a(env) for a in args]
+            unknown = V.unknown_of(*values)
+            if unknown is not None:
+                return unknown
+            try:
+                return fn(*values)
+            except (ValueError, OverflowError, ArithmeticError) as exc:
+                raise EvaluationError(str(exc)) from exc
+
+        return run
+
+    return build
+
+
+def _mean(*values: Any) -> Decimal:
+    return sum((Decimal(v) for v in values), Decimal(0)) / len(values)
+
+
+_STRICT_FUNCTIONS: dict[str, Callable[..., Any]] = {
+    "min": min,
+    "max": max,
+    "media": _mean,
+    "arrotonda": lambda value, places: V.round_half_up(Decimal(value), places),
+    "anno": lambda d: d.year,
+    "mese": lambda d: d.month,
+    "data": V.make_date,
+    "aggiungi_giorni": V.add_days,
+    "aggiungi_mesi": V.add_months,
+    "giorno_dopo": lambda d: V.add_days(d, 1),
+    "giorno_prima": lambda d: V.add_days(d, -1),
+    "fine_mese": V.end_of_month,
+    "fine_mese_successivo": lambda d: V.end_of_month(d, 1),
+    "anni_compiuti": V.whole_years_between,
+    "giorni_tra": V.days_between,
+}
+
+
+def compile_expression(expr: Expr) -> Evaluator:  # noqa: C901 - one case per node kind
+    """Build the evaluator of a type-checked expression."""
+    match expr:
+        case Lit(value=value):
+            return lambda env: value
+        case Ref(name=name):
+            return lambda env: env[name]
+        case Neg(operand=o):
+            inner = compile_expression(o)
+
+            def neg(env: Env) -> Any:
+                v = inner(env)
+                return v if isinstance(v, Unknown) else -v
+
+            return neg
+        case Not(operand=o):
+            inner = compile_expression(o)
+
+            def not_(env: Env) -> Any:
+                v = inner(env)
+                return v if isinstance(v, Unknown) else not v
+
+            return not_
+        case BoolOp(op="and", operands=ops):
+            parts = [compile_expression(o) for o in ops]
+
+            def and_(env: Env) -> Any:
+                unknown: frozenset[str] | None = None
+                for part in parts:
+                    v = part(env)
+                    if isinstance(v, Unknown):
+                        unknown = (unknown or frozenset()) | v.missing
+                    elif not v:
+                        return False
+                return True if unknown is None else Unknown(unknown)
+
+            return and_
+        case BoolOp(operands=ops):
+            parts = [compile_expression(o) for o in ops]
+
+            def or_(env: Env) -> Any:
+                unknown: frozenset[str] | None = None
+                for part in parts:
+                    v = part(env)
+                    if isinstance(v, Unknown):
+                        unknown = (unknown or frozenset()) | v.missing
+                    elif v:
+                        return True
+                return False if unknown is None else Unknown(unknown)
+
+            return or_
+        case Arith(op="/", left=a, right=b):
+            return _strict(_divide)(compile_expression(a), compile_expression(b))
+        case Arith(op=op, left=a, right=b):
+            return _strict(_ARITH[op])(compile_expression(a), compile_expression(b))
+        case Compare(op=op, left=a, right=b):
+            return _strict(_COMPARE[op])(compile_expression(a), compile_expression(b))
+        case Index(target=t, index=i):
+            target, index = compile_expression(t), compile_expression(i)
+            name = t.name if isinstance(t, Ref) else "?"
+
+            def index_(env: Env) -> Any:
+                mapping, key = target(env), index(env)
+                unknown = V.unknown_of(mapping, key)
+                if unknown is not None:
+                    return unknown
+                if key in mapping:
+                    return mapping[key]
+                return Unknown(frozenset({f"{name}.{key}"}))
+
+            return index_
+        case Attr(target=t, name=field):
+            record = compile_expression(t)
+            return lambda env: record(env)[field]
+        case Call(function="definito", args=(Ref(name=name),)):
+            return lambda env: not isinstance(env[name], Unknown)
+        case Call(function="se", args=(c, a, b)):
+            cond, then, other = compile_expression(c), compile_expression(a), compile_expression(b)
+
+            def if_(env: Env) -> Any:
+                v = cond(env)
+                if isinstance(v, Unknown):
+                    x, y = then(env), other(env)
+                    return x if not isinstance(x, Unknown) and x == y else v
+                return then(env) if v else other(env)
+
+            return if_
+        case Call(function=fn, args=(Comprehension(variable=var, iterable=it, body=body),)):
+            return _quantifier(fn, var, compile_expression(it), compile_expression(body))
+        case Call(function=fn, args=args):
+            return _strict(_STRICT_FUNCTIONS[fn])(*(compile_expression(a) for a in args))
+    raise AssertionError(f"cannot compile {expr!r}")  # pragma: no cover - the type checker refuses it
+
+
+def _quantifier(fn: str, var: str, iterable: Evaluator, body: Evaluator) -> Evaluator:
+    def run(env: Env) -> Any:
+        items = iterable(env)
+        if isinstance(items, Unknown):
+            return items
+        results = []
+        for item in items:
+            scope = dict(env)
+            scope[var] = item
+            results.append(body(scope))
+        known = [r for r in results if not isinstance(r, Unknown)]
+        unknown = V.unknown_of(*results)
+        if fn == "qualcuno":
+            return True if any(known) else (unknown if unknown else False)
+        if fn == "nessuno":
+            return False if any(known) else (unknown if unknown else True)
+        if fn == "tutti":
+            return False if not all(known) else (unknown if unknown else True)
+        return unknown if unknown else sum(1 for r in known if r)  # conta
+
+    return run

@@ -1,0 +1,146 @@
+"""Stage 6, explain: render a finished trace into Italian with sandboxed Jinja templates.
+
+Templates live in ``explanations/it/<family>/`` (with optional per-version overrides in
+``explanations/it/<family>/<version>/``): one per requirement (named after its id), ``importo.j2`` for the
+computation and ``riepilogo.j2`` for the whole. They get the finished :class:`Result` only; they cannot
+call the engine. ``StrictUndefined`` makes a misspelt name an error, and the sandbox refuses attribute
+tricks such as ``''.__class__``. Money and dates are formatted by Babel.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_date
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError
+from jinja2.exceptions import SecurityError, UndefinedError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from ._resources import explanations_dir
+from ._trace import ParameterUse, Result
+from ._values import Unknown
+from .errors import Problem, TemplateError
+
+_LOCALE = Locale.parse("it_IT")
+_CURRENCY = _LOCALE.currency_formats["standard"]
+_NUMBER = _LOCALE.decimal_formats[None]
+_PERCENT = _LOCALE.percent_formats[None]
+_NBSP = "\u00a0"
+NOT_KNOWN = "non noto"
+
+
+def euro(value: Any) -> str:
+    """``687,50 €``: Babel's Italian currency format, with a plain space."""
+    if isinstance(value, Unknown) or value is None:
+        return NOT_KNOWN
+    text: str = _CURRENCY.apply(Decimal(value), _LOCALE, currency="EUR")
+    return text.replace(_NBSP, " ")
+
+
+def numero(value: Any) -> str:
+    if isinstance(value, Unknown) or value is None:
+        return NOT_KNOWN
+    text: str = _NUMBER.apply(value, _LOCALE)
+    return text
+
+
+def percentuale(value: Any) -> str:
+    if isinstance(value, Unknown) or value is None:
+        return NOT_KNOWN
+    text: str = _PERCENT.apply(Decimal(value), _LOCALE)
+    return text.replace(_NBSP, " ")
+
+
+@lru_cache(maxsize=4096)
+def data(value: Any) -> str:
+    """``11 settembre 2024``."""
+    if isinstance(value, Unknown) or value is None:
+        return NOT_KNOWN
+    if not isinstance(value, dt.date):
+        return str(value)
+    text: str = format_date(value, format="long", locale=_LOCALE)
+    return text
+
+
+def sino(value: Any) -> str:
+    if isinstance(value, Unknown) or value is None:
+        return NOT_KNOWN
+    return "sì" if value else "no"
+
+
+def noto(value: Any) -> bool:
+    return not (isinstance(value, Unknown) or value is None)
+
+
+def da_verificare(parameter: ParameterUse) -> str:
+    """`` (valore da verificare: …)`` for an unconfirmed parameter value, else nothing."""
+    return f" (valore da verificare: {parameter.unconfirmed})" if parameter.unconfirmed else ""
+
+
+class Explainer:
+    """Renders results of one family into Italian. Build one per template folder and reuse it."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self._root = Path(root) if root is not None else explanations_dir() / "it"
+        self._environments: dict[tuple[str, str], ImmutableSandboxedEnvironment] = {}
+        self._lock = threading.Lock()
+
+    def environment(self, family: str, version: str) -> ImmutableSandboxedEnvironment:
+        key = (family, version)
+        with self._lock:
+            if key not in self._environments:
+                folders = [self._root / family / version, self._root / family]
+                env = ImmutableSandboxedEnvironment(
+                    loader=ChoiceLoader([FileSystemLoader(str(f)) for f in folders if f.is_dir()]),
+                    undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
+                    keep_trailing_newline=False, auto_reload=False)
+                env.filters.update(euro=euro, numero=numero, percentuale=percentuale, data=data, sino=sino)
+                env.tests["noto"] = noto
+                env.globals.update(da_verificare=da_verificare)
+                self._environments[key] = env
+            return self._environments[key]
+
+    def explain(self, result: Result) -> str:
+        env = self.environment(result.family, result.version)
+        values = {**{k: v for k, v in result.facts.items()}, **{k: p.value for k, p in result.parameters.items()},
+                  **{k: v.value for k, v in result.values.items()}}
+        lines = []
+        for requirement in result.requirements:
+            text = self._render(env, requirement.template, result, r=requirement, v=values, p=result.parameters)
+            lines.append(text.strip())
+        return self._render(env, "riepilogo.j2", result, result=result, righe=lines, v=values, p=result.parameters,
+                            importo=self._render(env, "importo.j2", result, result=result, v=values,
+                                                 p=result.parameters).strip()).strip() + "\n"
+
+    def _render(self, env: ImmutableSandboxedEnvironment, name: str, result: Result, **context: Any) -> str:
+        try:
+            template = env.get_template(name)
+            text: str = template.render(**context)
+            return text
+        except TemplateNotFound:
+            raise TemplateError([Problem(f"template {name!r} not found for {result.family}@{result.version}",
+                                         code="T001", file=name)]) from None
+        except TemplateSyntaxError as exc:
+            raise TemplateError([Problem(exc.message or "syntax error", code="T002", file=exc.filename or name,
+                                         line=exc.lineno)]) from None
+        except (UndefinedError, SecurityError) as exc:
+            raise TemplateError([Problem(str(exc), code="T003", file=name)]) from None
+
+
+_DEFAULT: Explainer | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def explain(result: Result) -> str:
+    """The Italian explanation of ``result``, from the bundled templates."""
+    global _DEFAULT  # noqa: PLW0603 - one lazily built explainer of the bundled templates per process
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = Explainer()
+    return _DEFAULT.explain(result)

@@ -1,0 +1,206 @@
+"""Facts of a case: read JSON safely, check it against the family's facts schema, and turn it into typed
+values (Decimal money, real dates). Every problem names its JSON path, the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import re
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from jsonschema.exceptions import ValidationError
+
+from ._compile import LawVersion
+from ._schema import validator_for
+from ._types import ListType
+from .errors import FactsError, Problem
+
+MAX_FACTS_BYTES = 1_000_000
+MAX_DEPTH = 20
+_MONEY_TEXT = re.compile(r"^-?\d{1,12}(\.\d{1,2})?$")
+
+
+def parse_facts_json(text: str | bytes, *, source: str | None = None) -> dict[str, Any]:
+    """Parse a JSON document of facts; numbers keep their exact decimal value."""
+    if isinstance(text, bytes):
+        if len(text) > MAX_FACTS_BYTES:
+            raise FactsError([Problem(f"the document is {len(text)} bytes, over the limit of {MAX_FACTS_BYTES}",
+                                      code="F007", path="$")], source=source)
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FactsError([Problem(f"not UTF-8 text (invalid byte at offset {exc.start})", code="F008",
+                                      path="$")], source=source) from None
+    if len(text) > MAX_FACTS_BYTES:
+        raise FactsError([Problem(f"the document is {len(text)} characters, over the limit of {MAX_FACTS_BYTES}",
+                                  code="F007", path="$")], source=source)
+
+    def reject_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a number JSON allows")
+
+    try:
+        data = json.loads(text, parse_float=Decimal, parse_constant=reject_constant)
+    except json.JSONDecodeError as exc:
+        raise FactsError([Problem(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+                                  code="F001", path="$")], source=source) from None
+    except ValueError as exc:
+        raise FactsError([Problem(str(exc), code="F002", path="$")], source=source) from None
+    except RecursionError:
+        raise FactsError([Problem("the document is nested too deeply", code="F007", path="$")],
+                         source=source) from None
+    if not isinstance(data, dict):
+        raise FactsError([Problem(f"the facts must be a JSON object, got {type(data).__name__}", code="F002",
+                                  path="$")], source=source)
+    return data
+
+
+def _depth(value: Any, limit: int) -> int:
+    depth = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        depth = max(depth, level)
+        if depth > limit:
+            return depth
+        if isinstance(item, dict):
+            stack.extend((v, level + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, level + 1) for v in item)
+    return depth
+
+
+def json_path(parts: Any) -> str:
+    out = "$"
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def validate_facts(data: Mapping[str, Any], schema_name: str, *, source: str | None = None) -> None:
+    """Raise FactsError listing every way ``data`` breaks the facts schema."""
+    if _depth(data, MAX_DEPTH) > MAX_DEPTH:
+        raise FactsError([Problem(f"the document is nested deeper than {MAX_DEPTH} levels", code="F007",
+                                  path="$")], source=source)
+    validator = validator_for(schema_name)
+    problems = [_problem(error, validator.schema) for error in validator.iter_errors(_for_schema(data))]
+    problems += _money_problems(data, validator.schema)
+    if problems:
+        unique = {(p.path, p.message): p for p in problems}
+        raise FactsError(sorted(unique.values(), key=lambda p: p.path or ""), source=source)
+
+
+def _for_schema(value: Any) -> Any:
+    """JSON Schema's view: Decimals as numbers are fine; nothing to convert but keep a copy."""
+    return value
+
+
+def _money_problems(data: Mapping[str, Any], schema: Mapping[str, Any]) -> list[Problem]:
+    """Money given as a JSON number must have at most two decimals (a schema cannot say this for Decimals)."""
+    problems = []
+    properties = schema.get("properties", {})
+
+    def is_money(spec: Mapping[str, Any]) -> bool:
+        return spec.get("$ref") == "#/$defs/money"
+
+    for name, value in data.items():
+        spec = properties.get(name, {})
+        if is_money(spec) and isinstance(value, Decimal | int) and not isinstance(value, bool):
+            if _too_precise(value):
+                problems.append(_money_precision(f"$.{name}", value))
+        if spec.get("$ref") == "#/$defs/money_by_year" and isinstance(value, dict):
+            for year, amount in value.items():
+                if isinstance(amount, Decimal) and _too_precise(amount):
+                    problems.append(_money_precision(f"$.{name}.{year}", amount))
+    return problems
+
+
+def _too_precise(value: Decimal | int) -> bool:
+    return isinstance(value, Decimal) and value != value.quantize(Decimal("0.01"))
+
+
+def _money_precision(path: str, value: Decimal) -> Problem:
+    return Problem(f"{value} has more than two decimals; amounts are in euros and cents", code="F004", path=path)
+
+
+def _problem(error: ValidationError, schema: Mapping[str, Any]) -> Problem:
+    path = json_path(error.absolute_path)
+    value = error.instance
+    shown = json.dumps(value, default=str)[:80]
+    if error.validator == "additionalProperties" and isinstance(value, dict):
+        allowed = list(error.schema.get("properties", {}))
+        extras = sorted(k for k in value if k not in allowed)
+        key = extras[0] if extras else "?"
+        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+        return Problem(f"unknown field {key!r}", code="F003", path=json_path([*error.absolute_path, key]),
+                       hint=f"did you mean {close[0]!r}?" if close else "see the facts schema for the fields")
+    if error.validator == "required":
+        missing = error.message.split("'")[1] if "'" in error.message else error.message
+        return Problem(f"required field {missing!r} is missing", code="F005",
+                       path=json_path([*error.absolute_path, missing]))
+    if error.validator == "pattern" and "money" in str(error.schema.get("description", "")).lower() or (
+            error.validator == "pattern" and error.schema.get("pattern", "").startswith("^-?\\d")):
+        return Problem(f"{shown} is not an amount: write euros with a dot and at most two decimals, "
+                       "e.g. \"6000.50\" (not \"6.000,50\")", code="F004", path=path)
+    if error.validator in ("pattern", "format") and error.schema.get("format") == "date":
+        return Problem(f"{shown} is not a date written YYYY-MM-DD", code="F006", path=path)
+    if error.validator == "format" and error.validator_value == "date":
+        return Problem(f"{shown} is not a real date (YYYY-MM-DD)", code="F006", path=path)
+    if error.validator == "type":
+        expected = error.validator_value
+        expected = " or ".join(expected) if isinstance(expected, list) else expected
+        return Problem(f"{shown} should be {expected}", code="F002", path=path)
+    if error.validator == "propertyNames":
+        return Problem(f"{shown} is not a year (YYYY)", code="F002", path=path)
+    if error.validator in ("maxItems", "maxProperties", "maximum", "minimum"):
+        return Problem(f"{shown}: {error.message}", code="F007", path=path)
+    return Problem(error.message, code="F002", path=path)
+
+
+def to_values(data: Mapping[str, Any], law: LawVersion) -> dict[str, Any]:
+    """Typed values for the facts ``law`` declares (already validated against the schema)."""
+    values: dict[str, Any] = {}
+    for name, fact in law.facts.items():
+        if name not in data or data[name] is None:
+            continue
+        values[name] = _convert(data[name], fact.type)
+    return values
+
+
+def _convert(value: Any, ftype: Any) -> Any:
+    if isinstance(ftype, ListType):
+        fields = dict(ftype.fields)
+        return [{k: _convert(item[k], fields[k]) for k in fields if k in item} for item in value]
+    if ftype == "date":
+        return dt.date.fromisoformat(value)
+    if ftype == "money" or ftype == "number":
+        return _money(value)
+    if ftype == "money_by_year":
+        return {int(year): _money(amount) for year, amount in value.items()}
+    if ftype == "integer_by_year":
+        return {int(year): int(amount) for year, amount in value.items()}
+    return value
+
+
+def _money(value: Any) -> Decimal:
+    try:
+        return Decimal(str(value)) if not isinstance(value, Decimal) else value
+    except InvalidOperation:  # pragma: no cover - the schema checked the form
+        raise ValueError(value) from None
+
+
+def selecting_date(data: Mapping[str, Any], name: str, *, source: str | None = None) -> dt.date:
+    value = data.get(name)
+    if value is None:
+        raise FactsError([Problem(f"required field {name!r} is missing: it selects the law version",
+                                  code="F005", path=f"$.{name}")], source=source)
+    try:
+        if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
+            raise ValueError
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise FactsError([Problem(f"{json.dumps(value, default=str)} is not a date written YYYY-MM-DD",
+                                  code="F006", path=f"$.{name}")], source=source) from None

@@ -1,0 +1,332 @@
+"""Stage 4, run: the only module that touches durable-rules.
+
+How a law version becomes a Rete network
+----------------------------------------
+Every derived value, requirement, computation and the decision is a rule in one durable-rules ruleset.
+The compiler's nodes are placed in *levels* by their dependencies; a case is evaluated by asserting one
+fact per level that carries every value known so far, and durable-rules decides which rules match it:
+
+* a requirement (or a boolean derived value) is two rules: ``T`` with its condition and ``F`` with the
+  negated condition (negation pushed down to the comparisons). Each comparison is guarded by ``$ex`` on
+  the attributes it reads, so a comparison with a missing value never matches. Hence ``T`` fires when the
+  condition is true, ``F`` when it is false, and neither when Kleene logic says *unknown*;
+* parts of a condition that are not plain comparisons (calls, indexing, list quantifiers) become
+  synthetic boolean values, computed exactly in Python at their level, and the condition reads them;
+* a non-boolean derived value or computation is a rule whose condition is that its inputs exist; its
+  action computes the value exactly (``Decimal``, dates) and the next level's fact carries it;
+* the decision is two rules over the requirements' outcomes: ``ammesso`` (all true) and ``respinto``
+  (any false); when neither fires, the case is ``indeterminato``.
+
+Values enter the network as JSON: booleans, integers, dates as day ordinals, money as floats. Money
+compared in the network is always a sum of cents or a product of cents with the law's percentages; a
+double keeps the order of two such values below 10^12 €, so native comparisons agree with Decimal ones
+(tests/test_kernel.py checks this property against the Python evaluator).
+
+Traps avoided (../DESIGN.md): the library's Python ``Host`` is not used (it starts timer threads that
+never stop and registers names once per process); ``delete_state`` is never called; every evaluation
+uses one constant session and retracts its facts, so memory stays flat; a lock serialises calls, since
+the C core is not thread-safe; any error from the C core becomes a :class:`KernelError` for that
+evaluation only, and the network is rebuilt so later evaluations start clean.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import durable_rules_engine as _durable
+
+from ._compile import LawVersion, Node
+from ._evaluate import EvaluationError, Evaluator, compile_expression
+from ._expr import BoolOp, Compare, Expr, Lit, Not, Ref, free_names
+from ._values import Unknown
+from .errors import KernelError
+
+_LEVEL = "lvl_"
+_INVERSE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
+_MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+_DURABLE_OP = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
+_NATIVE_SCALARS = ("boolean", "integer", "number", "money", "date", "string")
+_names = itertools.count()
+
+
+def encode(value: Any) -> Any:
+    """A known value as durable-rules sees it (JSON scalars, ordered like the Python values)."""
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, dt.date):
+        return value.toordinal()
+    return True  # maps and lists: only their presence is tested in the network
+
+
+@dataclass
+class Outcome:
+    """What one evaluation produced: every value (``Unknown`` where not known) and each requirement's
+    outcome (True, False or None for unknown), and the decision."""
+
+    values: dict[str, Any]
+    requirements: dict[str, bool | None]
+    decision: str
+    fired: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Synthetic:
+    name: str
+    expr: Expr
+    evaluate: Evaluator
+    reads: frozenset[str]
+
+
+class Kernel:
+    """One durable-rules network for one law version. Thread-safe; evaluations are serialised."""
+
+    def __init__(self, law: LawVersion) -> None:
+        self._law = law
+        self._lock = threading.Lock()
+        self._ids = itertools.count()
+        self._synthetic: dict[str, _Synthetic] = {}
+        self._actions: dict[str, Callable[[dict[str, Any], dict[str, Any], Outcome], None]] = {}
+        self._rules: dict[str, Any] = {}
+        self._native_types = {n: f.type for n, f in law.facts.items()}
+        self._native_types.update({n: p.type for n, p in law.parameters.items()})
+        self._native_types.update({n.name: n.type for n in law.nodes() if n.kind != "requirement"})
+        self._requirement_keys = {r.name: f"rq{i}_" for i, r in enumerate(law.requirements)}
+        self._build()
+        self._handle = self._create()
+
+    # -- building the network -------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        law = self._law
+        order = _topological(list(law.derived.values()) + list(law.computations.values()))
+        conditions: dict[str, tuple[Any, Any]] = {}
+        for node in [*order, *law.requirements]:
+            if node.kind == "requirement" or node.type == "boolean":
+                conditions[node.name] = self._boolean_rules(node.expr)
+        reads: dict[str, frozenset[str]] = {s.name: s.reads for s in self._synthetic.values()}
+        for node in [*order, *law.requirements]:
+            extra = frozenset(self._synthetic_in(conditions[node.name][0])) if node.name in conditions else frozenset()
+            reads[node.name] = node.reads | extra
+        levels: dict[str, int] = {}
+
+        def level(name: str) -> int:
+            """The level at which the rule of ``name`` fires: when everything it reads is known."""
+            if name not in levels:
+                levels[name] = max((available(r) for r in reads[name]), default=0)
+            return levels[name]
+
+        def available(name: str) -> int:
+            return level(name) + 1 if name in reads else 0
+
+        for name in reads:
+            level(name)
+        decision_level = max((levels[r.name] for r in law.requirements), default=0) + 1
+        self.levels = max([decision_level, *levels.values()]) + 1
+
+        for synthetic in self._synthetic.values():
+            self._add_rule(levels[synthetic.name], None, self._synthetic_action(synthetic))
+        for node in order:
+            if node.name in conditions:
+                true_rule, false_rule = conditions[node.name]
+                self._add_rule(levels[node.name], true_rule, self._set_value(node.name, True))
+                self._add_rule(levels[node.name], false_rule, self._set_value(node.name, False))
+            else:
+                required = [r for r in sorted(node.reads) if not self._is_optional(r)]
+                self._add_rule(levels[node.name], {"$and": _exists(required)} if required else None,
+                               self._compute(node))
+        for node in law.requirements:
+            true_rule, false_rule = conditions[node.name]
+            key = self._requirement_keys[node.name]
+            self._add_rule(levels[node.name], true_rule, self._set_requirement(node.name, key, True))
+            self._add_rule(levels[node.name], false_rule, self._set_requirement(node.name, key, False))
+        keys = list(self._requirement_keys.values())
+        self._add_rule(decision_level, {"$and": [{k: True} for k in keys]}, self._decide("ammesso"))
+        self._add_rule(decision_level, {"$or": [{k: False} for k in keys]}, self._decide("respinto"))
+        self.order = order
+        self.node_levels = levels
+
+    def _is_optional(self, name: str) -> bool:
+        fact = self._law.facts.get(name)
+        if fact is not None:
+            return fact.optional
+        parameter = self._law.parameters.get(name)
+        return parameter is not None and any(v.value is None for v in parameter.values)
+
+    def _synthetic_in(self, condition: Any) -> list[str]:
+        text = json.dumps(condition)
+        return [name for name in self._synthetic if f'"{name}"' in text]
+
+    def _add_rule(self, level: int, condition: Any, action: Callable[..., None]) -> None:
+        name = f"n{len(self._rules)}"
+        parts = [{_LEVEL: level}]
+        if condition is not None:
+            parts.append(condition)
+        self._rules[name] = {"all": [{"m": {"$and": parts}}]}
+        self._actions[name] = action
+
+    def _boolean_rules(self, expr: Expr) -> tuple[Any, Any]:
+        return self._native(expr, negate=False), self._native(expr, negate=True)
+
+    def _native(self, expr: Expr, *, negate: bool) -> Any:
+        match expr:
+            case BoolOp(op=op, operands=ops):
+                use_and = (op == "and") != negate
+                parts = [self._native(o, negate=negate) for o in ops]
+                return {"$and" if use_and else "$or": parts}
+            case Not(operand=o):
+                return self._native(o, negate=not negate)
+            case Ref(name=name) if self._native_types.get(name) == "boolean":
+                return {"$and": [*_exists([name]), {name: not negate}]}
+            case Compare(op=op, left=left, right=right) if self._comparable(left, right):
+                if isinstance(left, Lit):
+                    left, right, op = right, left, _MIRROR[op]
+                assert isinstance(left, Ref)
+                if negate:
+                    op = _INVERSE[op]
+                reads = [left.name]
+                if isinstance(right, Ref):
+                    operand: Any = {"$m": right.name}
+                    reads.append(right.name)
+                else:
+                    operand = encode(right.value)
+                atom = {left.name: operand} if op == "==" else {_DURABLE_OP[op]: {left.name: operand}}
+                return {"$and": [*_exists(reads), atom]}
+        name = self._hoist(expr)
+        return {"$and": [*_exists([name]), {name: not negate}]}
+
+    def _comparable(self, left: Expr, right: Expr) -> bool:
+        def native(e: Expr) -> bool:
+            return isinstance(e, Lit) or (isinstance(e, Ref) and self._native_types.get(e.name) in _NATIVE_SCALARS)
+
+        return native(left) and native(right) and not (isinstance(left, Lit) and isinstance(right, Lit))
+
+    def _hoist(self, expr: Expr) -> str:
+        for existing in self._synthetic.values():
+            if existing.expr == expr:
+                return existing.name
+        name = f"sy{len(self._synthetic)}_"
+        self._synthetic[name] = _Synthetic(name, expr, compile_expression(expr), frozenset(free_names(expr)))
+        return name
+
+    # -- actions: run when durable-rules fires a rule --------------------------------------------------
+
+    @staticmethod
+    def _synthetic_action(synthetic: _Synthetic) -> Callable[..., None]:
+        def action(values: dict[str, Any], encoded: dict[str, Any], outcome: Outcome) -> None:
+            value = synthetic.evaluate(values)
+            values[synthetic.name] = value
+            if not isinstance(value, Unknown):
+                encoded[synthetic.name] = value
+
+        return action
+
+    @staticmethod
+    def _set_value(name: str, value: bool) -> Callable[..., None]:
+        def action(values: dict[str, Any], encoded: dict[str, Any], outcome: Outcome) -> None:
+            values[name] = value
+            encoded[name] = value
+
+        return action
+
+    @staticmethod
+    def _compute(node: Node) -> Callable[..., None]:
+        evaluate = node.evaluate
+        name = node.name
+
+        def action(values: dict[str, Any], encoded: dict[str, Any], outcome: Outcome) -> None:
+            value = evaluate(values)
+            values[name] = value
+            if not isinstance(value, Unknown):
+                encoded[name] = encode(value)
+
+        return action
+
+    @staticmethod
+    def _set_requirement(name: str, key: str, value: bool) -> Callable[..., None]:
+        def action(values: dict[str, Any], encoded: dict[str, Any], outcome: Outcome) -> None:
+            outcome.requirements[name] = value
+            encoded[key] = value
+
+        return action
+
+    @staticmethod
+    def _decide(decision: str) -> Callable[..., None]:
+        def action(values: dict[str, Any], encoded: dict[str, Any], outcome: Outcome) -> None:
+            outcome.decision = decision
+
+        return action
+
+    # -- running ---------------------------------------------------------------------------------------
+
+    def _create(self) -> Any:
+        name = f"regole:{self._law.key}:{next(_names)}"
+        try:
+            return _durable.create_ruleset(name, json.dumps(self._rules))
+        except _durable.error as exc:  # pragma: no cover - the network is generated, not written by hand
+            raise KernelError(f"durable-rules refused the network of {self._law.key}: {exc}") from exc
+
+    def run(self, values: dict[str, Any]) -> Outcome:
+        """Evaluate one case. ``values`` holds facts and parameters (absent or Unknown when not known)."""
+        outcome = Outcome(values=values, requirements=dict.fromkeys(self._requirement_keys), decision="indeterminato")
+        encoded = {k: encode(v) for k, v in values.items() if not isinstance(v, Unknown)}
+        with self._lock:
+            try:
+                for level in range(self.levels):
+                    self._level_pass(level, values, encoded, outcome)
+            except (EvaluationError, _durable.error, ValueError, TypeError, KeyError) as exc:
+                self._handle = self._create()  # a failed evaluation must not leave state behind
+                raise KernelError(f"evaluation failed in the rule kernel: {exc}") from exc
+        return outcome
+
+    def _level_pass(self, level: int, values: dict[str, Any], encoded: dict[str, Any], outcome: Outcome) -> None:
+        handle = self._handle
+        fact = dict(encoded)
+        fact["sid"] = "0"
+        fact["id"] = next(self._ids)
+        fact[_LEVEL] = level
+        text = json.dumps(fact)
+        result = _durable.assert_fact(handle, text)
+        try:
+            if result[0] == 0:
+                state = result[1]
+                started = _durable.start_action_for_state(handle, state)
+                message = started[1] if started else None
+                while message:
+                    rule = message[2:message.index('"', 2)]
+                    outcome.fired.append(rule)
+                    self._actions[rule](values, encoded, outcome)
+                    message = _durable.complete_and_start_action(handle, state)
+        finally:
+            _durable.retract_fact(handle, text)
+
+
+def _exists(names: list[str]) -> list[dict[str, Any]]:
+    return [{"$ex": {name: 1}} for name in names]
+
+
+def _topological(nodes: list[Node]) -> list[Node]:
+    by_name = {n.name: n for n in nodes}
+    done: set[str] = set()
+    out: list[Node] = []
+
+    def visit(node: Node) -> None:
+        if node.name in done:
+            return
+        done.add(node.name)
+        for read in sorted(node.reads):
+            if read in by_name:
+                visit(by_name[read])
+        out.append(node)
+
+    for node in nodes:
+        visit(node)
+    return out

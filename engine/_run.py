@@ -1,0 +1,205 @@
+"""Stage 4b: choose the law version, prepare the case's values, run the kernel and build the trace."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from ._compile import LawVersion, load_ruleset
+from ._facts import parse_facts_json, selecting_date, to_values, validate_facts
+from ._kernel import Kernel
+from ._resources import rulesets_dir
+from ._trace import (
+    OUTCOME_NAMES,
+    ComputedValue,
+    NoteResult,
+    ParameterUse,
+    RequirementResult,
+    Result,
+)
+from ._values import Unknown
+from ._version import __version__
+from .errors import FactsError, Problem, VersionSelectionError
+
+
+class Library:
+    """The law versions available to an evaluation: the bundled ones, or those under ``root``.
+
+    Rulesets are read from ``root/<family>/*.yaml`` and compiled on first use.
+    """
+
+    def __init__(self, root: str | Path | None = None, *, versions: list[LawVersion] | None = None) -> None:
+        self._root = Path(root) if root is not None else rulesets_dir()
+        self._lock = threading.Lock()
+        self._loaded: dict[str, list[LawVersion]] | None = None
+        if versions is not None:
+            self._loaded = {}
+            for law in versions:
+                self._loaded.setdefault(law.family, []).append(law)
+            for laws in self._loaded.values():
+                laws.sort(key=lambda law: law.valid_from)
+
+    def _all(self) -> dict[str, list[LawVersion]]:
+        with self._lock:
+            if self._loaded is None:
+                loaded: dict[str, list[LawVersion]] = {}
+                for path in sorted(self._root.glob("*/*.yaml")):
+                    law = load_ruleset(path)
+                    loaded.setdefault(law.family, []).append(law)
+                for laws in loaded.values():
+                    laws.sort(key=lambda law: law.valid_from)
+                self._loaded = loaded
+            return self._loaded
+
+    def families(self) -> list[str]:
+        return sorted(self._all())
+
+    def versions(self, family: str) -> list[LawVersion]:
+        laws = self._all().get(family)
+        if not laws:
+            raise VersionSelectionError(f"unknown family {family!r}; known: {', '.join(self.families()) or 'none'}")
+        return list(laws)
+
+    def get(self, family: str, version: str) -> LawVersion:
+        for law in self.versions(family):
+            if law.version == version:
+                return law
+        known = ", ".join(law.version for law in self.versions(family))
+        raise VersionSelectionError(f"{family} has no version {version!r}; known: {known}")
+
+    def select(self, family: str, day: dt.date) -> LawVersion:
+        """The version of ``family`` that governs ``day``; an error, never a fallback, when none does."""
+        laws = self.versions(family)
+        for law in laws:
+            if law.governs(day):
+                return law
+        periods = "; ".join(f"{law.version}: {law.valid_from} – {law.valid_to or '…'}" for law in laws)
+        raise VersionSelectionError(f"no version of {family} governs {day.isoformat()} ({periods})")
+
+    def guess_family(self, facts: Mapping[str, Any]) -> str:
+        """The one family whose facts schema accepts ``facts``."""
+        matches = []
+        for family, laws in self._all().items():
+            try:
+                validate_facts(facts, laws[0].facts_schema)
+            except FactsError:
+                continue
+            matches.append(family)
+        if len(matches) == 1:
+            return matches[0]
+        raise VersionSelectionError("cannot tell which family these facts are for; name it (--family "
+                                    f"{'|'.join(self.families())})")
+
+
+_DEFAULT: Library | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_library() -> Library:
+    global _DEFAULT  # noqa: PLW0603 - one lazily built library of the bundled rulesets per process
+    with _DEFAULT_LOCK:
+        if _DEFAULT is None:
+            _DEFAULT = Library()
+        return _DEFAULT
+
+
+def kernel_for(law: LawVersion) -> Kernel:
+    if law._kernel is None:
+        law._kernel = Kernel(law)
+    kernel: Kernel = law._kernel
+    return kernel
+
+
+def evaluate(facts: Mapping[str, Any] | str | bytes, *, family: str | None = None, version: str | None = None,
+             library: Library | None = None, source: str | None = None) -> Result:
+    """Evaluate one case.
+
+    ``facts`` is a mapping (as parsed from JSON) or JSON text. The law version is chosen by the family's
+    selecting date (e.g. ``data_domanda``), unless ``version`` forces one ("as if these rules applied").
+    Raises FactsError for bad facts and VersionSelectionError when no version governs the date.
+    """
+    library = library or default_library()
+    data = parse_facts_json(facts, source=source) if isinstance(facts, str | bytes) else dict(facts)
+    if family is None:
+        family = library.guess_family(data)
+    laws = library.versions(family)
+    validate_facts(data, laws[0].facts_schema, source=source)
+    day = selecting_date(data, laws[0].selected_by, source=source)
+    law = library.get(family, version) if version is not None else library.select(family, day)
+    return run_case(law, data, day, forced=version is not None)
+
+
+def run_case(law: LawVersion, data: Mapping[str, Any], day: dt.date, *, forced: bool = False) -> Result:
+    facts = to_values(data, law)
+    values: dict[str, Any] = {}
+    for name in law.facts:
+        values[name] = facts.get(name, Unknown(frozenset({name})))
+    used: dict[str, ParameterUse] = {}
+    for name, parameter in law.parameters.items():
+        dated = parameter.at(day)
+        value = dated.value if dated is not None and dated.value is not None else Unknown(frozenset())
+        values[name] = value
+        used[name] = ParameterUse(
+            name, parameter.label, value, dated.valid_from if dated else None, dated.valid_to if dated else None,
+            tuple(law.sources[s] for s in dated.sources) if dated else (), dated.unconfirmed if dated else None)
+    outcome = kernel_for(law).run(values)
+    return _result(law, facts, values, outcome.requirements, outcome.decision, used, day, forced)
+
+
+def _result(law: LawVersion, facts: dict[str, Any], values: dict[str, Any], outcomes: dict[str, bool | None],
+            decision: str, used: dict[str, ParameterUse], day: dt.date, forced: bool) -> Result:
+    missing_memo: dict[str, frozenset[str]] = {}
+
+    def missing(name: str) -> frozenset[str]:
+        if name in missing_memo:
+            return missing_memo[name]
+        value = values.get(name)
+        if name in law.facts:
+            result = value.missing if isinstance(value, Unknown) else frozenset()
+        elif isinstance(value, Unknown):
+            result = value.missing
+        elif value is None and name in nodes:  # never fired: its inputs were not known
+            result = frozenset().union(*(missing(r) for r in nodes[name].reads))
+            values[name] = Unknown(result)
+        else:
+            result = frozenset()
+        missing_memo[name] = result
+        return result
+
+    nodes = {n.name: n for n in law.nodes() if n.kind != "requirement"}
+    for name in nodes:
+        missing(name)
+    requirements = []
+    decision_missing: set[str] = set()
+    for node in law.requirements:
+        verdict = outcomes.get(node.name)
+        needed = law.dependencies(node.name)
+        lacking: frozenset[str] = frozenset()
+        if verdict is None:
+            lacking = frozenset().union(*(missing(r) for r in node.reads))
+            decision_missing |= lacking
+        requirements.append(RequirementResult(
+            id=node.name, title=node.label, outcome=OUTCOME_NAMES[verdict], condition=node.text,
+            sources=tuple(law.sources[s] for s in node.sources),
+            values={n: values[n] for n in sorted(needed) if n in values},
+            missing=tuple(sorted(lacking)), unconfirmed=node.unconfirmed, template=node.template or ""))
+    computed = {
+        name: ComputedValue(name, node.label, node.kind, values[name], node.text,
+                            tuple(law.sources[s] for s in node.sources), node.unconfirmed)
+        for name, node in nodes.items()
+    }
+    outputs = {name: values[name] for name in law.outputs}
+    notes = tuple(NoteResult(n.id, n.text, tuple(law.sources[s] for s in n.sources), n.unconfirmed)
+                  for n in law.notes) if decision == "ammesso" else ()
+    return Result(
+        family=law.family, version=law.version, title=law.title, ruleset_sha256=law.sha256,
+        engine_version=__version__, selected_by=law.selected_by, selecting_date=day, forced_version=forced,
+        decision=decision, requirements=tuple(requirements), values=computed, parameters=used, facts=facts,
+        outputs=outputs, missing_facts=tuple(sorted(decision_missing)) if decision == "indeterminato" else (),
+        notes=notes)
+
+
+__all__ = ["Library", "Problem", "evaluate"]

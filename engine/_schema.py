@@ -1,0 +1,97 @@
+"""Stage 2, check: validate a loaded ruleset against schemas/ruleset.schema.json, collecting every
+violation and pointing each one at the YAML line and column of the offending node."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from ._resources import schemas_dir
+from ._yaml import LoadedYaml
+from .errors import Problem, RulesetSchemaError
+
+
+@lru_cache(maxsize=8)
+def load_schema(name: str, directory: str | None = None) -> dict[str, Any]:
+    path = Path(directory) if directory else schemas_dir()
+    with (path / name).open(encoding="utf-8") as handle:
+        schema: dict[str, Any] = json.load(handle)
+    return schema
+
+
+@lru_cache(maxsize=8)
+def validator_for(name: str, directory: str | None = None) -> Draft202012Validator:
+    schema = load_schema(name, directory)
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def jsonable(value: Any) -> Any:
+    """The YAML data as JSON Schema sees it: dates become ISO strings."""
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def check_ruleset_schema(loaded: LoadedYaml) -> None:
+    """Raise RulesetSchemaError listing every schema violation, most relevant first."""
+    validator = validator_for("ruleset.schema.json")
+    errors = list(validator.iter_errors(jsonable(loaded.data)))
+    if errors:
+        raise RulesetSchemaError(_dedupe([_problem(loaded, e) for e in errors]))
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[tuple[Any, ...]] = set()
+    out = []
+    for p in sorted(problems, key=lambda p: (p.line or 0, p.column or 0)):
+        key = (p.line, p.column, p.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
+
+
+def _problem(loaded: LoadedYaml, error: ValidationError) -> Problem:
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(error.schema.get("properties", {}))
+        extras = [k for k in error.instance if k not in allowed]
+        if extras:
+            key = extras[0]
+            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
+            return loaded.problem((*path, key), f"unknown key {key!r}", code="S002", key=True, hint=hint)
+    if error.validator == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else error.message
+        return loaded.problem(path, f"missing required key {missing!r}", code="S003", key=True)
+    if error.validator in ("type", "format", "pattern", "enum", "const"):
+        return loaded.problem(path, _value_message(error), code="S004")
+    return loaded.problem(path, str(error.message), code="S001")
+
+
+def _value_message(error: ValidationError) -> str:
+    value = error.instance
+    shown = repr(str(value)) if isinstance(value, Decimal) else repr(value)
+    if error.validator == "enum":
+        return f"{shown} is not one of {', '.join(map(str, error.validator_value))}"
+    if error.validator == "pattern":
+        schema_desc = error.schema.get("description", "")
+        return f"{shown} has the wrong form" + (f": {schema_desc}" if schema_desc else "")
+    if error.validator == "format":
+        return f"{shown} is not a valid {error.validator_value}"
+    if error.validator == "type":
+        return f"{shown} should be of type {error.validator_value}"
+    return str(error.message)

@@ -1,0 +1,160 @@
+"""Stage 5, trace: the result of one evaluation, with every requirement, every value used and every
+parameter with its date and source. Plain data; ``to_dict`` gives JSON-ready content (money as strings,
+dates ISO) and ``to_json`` is byte-identical for the same facts and ruleset."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from ._compile import Source
+from ._values import Unknown
+
+OUTCOME_NAMES = {True: "soddisfatto", False: "non_soddisfatto", None: "indeterminato"}
+
+
+def json_value(value: Any) -> Any:
+    """A value as JSON carries it: money as a string, dates ISO, unknown as null."""
+    if isinstance(value, Unknown):
+        return None
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [json_value(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True)
+class ParameterUse:
+    name: str
+    label: str
+    value: Any  # Unknown when the law version has no known value for the date
+    valid_from: dt.date | None
+    valid_to: dt.date | None
+    sources: tuple[Source, ...]
+    unconfirmed: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "value": json_value(self.value),
+                "valid_from": json_value(self.valid_from), "valid_to": json_value(self.valid_to),
+                "sources": [s.citation for s in self.sources], "unconfirmed": self.unconfirmed}
+
+
+@dataclass(frozen=True)
+class RequirementResult:
+    id: str
+    title: str
+    outcome: str  # soddisfatto | non_soddisfatto | indeterminato
+    condition: str
+    sources: tuple[Source, ...]
+    values: dict[str, Any]  # every fact, parameter and derived value the requirement depends on
+    missing: tuple[str, ...]
+    unconfirmed: str | None
+    template: str
+
+    @property
+    def citation(self) -> str:
+        return "; ".join(s.citation for s in self.sources)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "outcome": self.outcome, "condition": self.condition,
+                "sources": [s.citation for s in self.sources],
+                "values": {k: json_value(v) for k, v in sorted(self.values.items())},
+                "missing_facts": list(self.missing), "unconfirmed": self.unconfirmed}
+
+
+@dataclass(frozen=True)
+class ComputedValue:
+    name: str
+    label: str
+    kind: str  # derived | computation
+    value: Any
+    formula: str
+    sources: tuple[Source, ...]
+    unconfirmed: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": json_value(self.value), "formula": self.formula,
+                "sources": [s.citation for s in self.sources], "unconfirmed": self.unconfirmed}
+
+
+@dataclass(frozen=True)
+class NoteResult:
+    id: str
+    text: str
+    sources: tuple[Source, ...]
+    unconfirmed: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "text": self.text, "sources": [s.citation for s in self.sources],
+                "unconfirmed": self.unconfirmed}
+
+
+@dataclass(frozen=True)
+class Result:
+    """The decision on one case and the full trace behind it."""
+
+    family: str
+    version: str
+    title: str
+    ruleset_sha256: str
+    engine_version: str
+    selected_by: str
+    selecting_date: dt.date
+    forced_version: bool
+    decision: str  # ammesso | respinto | indeterminato
+    requirements: tuple[RequirementResult, ...]
+    values: dict[str, ComputedValue]
+    parameters: dict[str, ParameterUse]
+    facts: dict[str, Any]
+    outputs: dict[str, Any]
+    missing_facts: tuple[str, ...]
+    notes: tuple[NoteResult, ...] = field(default=())
+
+    @property
+    def admitted(self) -> bool:
+        return self.decision == "ammesso"
+
+    def requirement(self, requirement_id: str) -> RequirementResult:
+        for r in self.requirements:
+            if r.id == requirement_id:
+                return r
+        raise KeyError(requirement_id)
+
+    def value(self, name: str) -> Any:
+        if name in self.values:
+            return self.values[name].value
+        if name in self.parameters:
+            return self.parameters[name].value
+        return self.facts.get(name, Unknown(frozenset({name})))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "family": self.family,
+            "version": self.version,
+            "title": self.title,
+            "decision": self.decision,
+            "outputs": {k: json_value(v) for k, v in self.outputs.items()} if self.admitted else None,
+            "missing_facts": list(self.missing_facts),
+            "requirements": [r.to_dict() for r in self.requirements],
+            "values": {k: v.to_dict() for k, v in self.values.items()},
+            "parameters": {k: p.to_dict() for k, p in self.parameters.items()},
+            "notes": [n.to_dict() for n in self.notes],
+            "provenance": {
+                "selected_by": self.selected_by,
+                "selecting_date": self.selecting_date.isoformat(),
+                "forced_version": self.forced_version,
+                "ruleset_sha256": self.ruleset_sha256,
+                "engine_version": self.engine_version,
+            },
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)

@@ -1,0 +1,301 @@
+"""Stage 3b, type-check: every expression is checked against the declared facts, parameters and derived
+values before anything runs, so that money is never compared with a year and a boolean is never summed.
+
+Types are plain strings for scalars (``boolean``, ``integer``, ``number``, ``money``, ``date``,
+``string``), ``money_by_year`` for a mapping year → money, and :class:`ListType` for lists of records.
+The function whitelist lives here too (its implementations are in ``_evaluate``).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ._expr import Arith, Attr, BoolOp, Call, Compare, Comprehension, Expr, Index, Lit, Neg, Not, Pos, Ref
+
+SCALAR_TYPES = ("boolean", "integer", "number", "money", "date", "string")
+MAP_TYPES = {"money_by_year": "money", "integer_by_year": "integer"}
+NUMERIC = ("integer", "number", "money")
+
+
+@dataclass(frozen=True)
+class ListType:
+    """A list of records; ``fields`` are (name, scalar type) pairs."""
+
+    fields: tuple[tuple[str, str], ...]
+
+    def field(self, name: str) -> str | None:
+        return dict(self.fields).get(name)
+
+    def __str__(self) -> str:
+        return "list of {" + ", ".join(f"{n}: {t}" for n, t in self.fields) + "}"
+
+
+@dataclass(frozen=True)
+class RecordType:
+    fields: tuple[tuple[str, str], ...]
+
+    def __str__(self) -> str:
+        return "record {" + ", ".join(f"{n}: {t}" for n, t in self.fields) + "}"
+
+
+Type = str | ListType | RecordType
+
+
+class TypeCheckError(Exception):
+    def __init__(self, message: str, pos: Pos, hint: str | None = None, code: str = "X002") -> None:
+        super().__init__(message)
+        self.message = message
+        self.pos = pos
+        self.hint = hint
+        self.code = code
+
+
+def _describe(t: Type) -> str:
+    return str(t)
+
+
+@dataclass(frozen=True)
+class Signature:
+    params: tuple[str, ...]  # scalar type names, "numeric", "any", "comparable", "list", "bool-comp", ...
+    result: str  # a type, or "same" (the type of the first argument), "numeric-join"
+    variadic: bool = False
+    doc: str = ""
+
+
+FUNCTIONS: dict[str, Signature] = {
+    "min": Signature(("comparable",), "join", variadic=True, doc="il più piccolo dei valori"),
+    "max": Signature(("comparable",), "join", variadic=True, doc="il più grande dei valori"),
+    "media": Signature(("numeric",), "mean", variadic=True, doc="la media aritmetica dei valori"),
+    "arrotonda": Signature(("numeric", "integer"), "same",
+                           doc="arrotonda a N decimali, metà per eccesso (ROUND_HALF_UP)"),
+    "anno": Signature(("date",), "integer", doc="l'anno di una data"),
+    "mese": Signature(("date",), "integer", doc="il mese (1-12) di una data"),
+    "data": Signature(("integer", "integer", "integer"), "date", doc="la data di anno, mese, giorno"),
+    "aggiungi_giorni": Signature(("date", "integer"), "date", doc="la data N giorni dopo"),
+    "aggiungi_mesi": Signature(("date", "integer"), "date",
+                               doc="lo stesso giorno N mesi dopo (o l'ultimo del mese, se manca)"),
+    "giorno_dopo": Signature(("date",), "date", doc="il giorno successivo"),
+    "giorno_prima": Signature(("date",), "date", doc="il giorno precedente"),
+    "fine_mese": Signature(("date",), "date", doc="l'ultimo giorno del mese della data"),
+    "fine_mese_successivo": Signature(("date",), "date", doc="l'ultimo giorno del mese successivo"),
+    "anni_compiuti": Signature(("date", "date"), "integer",
+                               doc="gli anni interi compiuti tra due date (29 febbraio: si compie il 1° marzo)"),
+    "giorni_tra": Signature(("date", "date"), "integer", doc="i giorni dalla prima alla seconda data"),
+    "definito": Signature(("any",), "boolean",
+                          doc="vero se un fatto facoltativo o un parametro ha un valore"),
+    "se": Signature(("boolean", "any", "any"), "branch", doc="se(condizione, allora, altrimenti)"),
+    "qualcuno": Signature(("predicate",), "boolean", doc="vero se almeno un elemento soddisfa la condizione"),
+    "nessuno": Signature(("predicate",), "boolean", doc="vero se nessun elemento soddisfa la condizione"),
+    "tutti": Signature(("predicate",), "boolean", doc="vero se tutti gli elementi soddisfano la condizione"),
+    "conta": Signature(("predicate",), "integer", doc="quanti elementi soddisfano la condizione"),
+}
+
+
+class TypeChecker:
+    """Checks expressions against a table of names and types.
+
+    ``optional`` names may be absent at run time without making anything unknown: they are the only
+    ones ``definito`` accepts (parameters whose value may be unknown are optional too).
+    """
+
+    def __init__(self, names: Mapping[str, Type], *, optional: frozenset[str] = frozenset()) -> None:
+        self._names = names
+        self._optional = optional
+
+    def check(self, expr: Expr, scope: Mapping[str, Type] | None = None) -> Type:
+        return self._check(expr, dict(scope or {}))
+
+    def _unknown_name(self, name: str, pos: Pos, scope: Mapping[str, Type]) -> TypeCheckError:
+        candidates = list(self._names) + list(scope) + list(FUNCTIONS)
+        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}?" if close else None
+        return TypeCheckError(f"unknown name {name!r}", pos, hint, code="X003")
+
+    def _check(self, expr: Expr, scope: dict[str, Type]) -> Type:  # noqa: C901 - one case per node kind
+        match expr:
+            case Lit(kind="boolean"):
+                return "boolean"
+            case Lit(kind="string"):
+                return "string"
+            case Lit(kind="percent"):
+                return "number"
+            case Lit(value=v):
+                return "integer" if isinstance(v, int) else "number"
+            case Ref(name=name, pos=pos):
+                if name in scope:
+                    return scope[name]
+                if name not in self._names:
+                    raise self._unknown_name(name, pos, scope)
+                return self._names[name]
+            case Neg(operand=o, pos=pos):
+                t = self._check(o, scope)
+                if t not in NUMERIC:
+                    raise TypeCheckError(f"cannot negate a {_describe(t)}", pos)
+                return t
+            case Not(operand=o, pos=pos):
+                t = self._check(o, scope)
+                if t != "boolean":
+                    raise TypeCheckError(f"'not' needs a boolean, got {_describe(t)}", pos)
+                return "boolean"
+            case BoolOp(op=op, operands=ops):
+                for operand in ops:
+                    t = self._check(operand, scope)
+                    if t != "boolean":
+                        raise TypeCheckError(f"'{op}' needs booleans, got {_describe(t)}", _pos_of(operand),
+                                             "compare the value with something, e.g. x > 0")
+                return "boolean"
+            case Arith():
+                return self._arith(expr, scope)
+            case Compare():
+                return self._compare(expr, scope)
+            case Index(target=target, index=index, pos=pos):
+                t = self._check(target, scope)
+                if not isinstance(t, str) or t not in MAP_TYPES:
+                    raise TypeCheckError(f"only values by year can be indexed, not a {_describe(t)}", pos)
+                it = self._check(index, scope)
+                if it != "integer":
+                    raise TypeCheckError(f"the index of a value by year must be a year (integer), "
+                                         f"got {_describe(it)}", _pos_of(index))
+                return MAP_TYPES[t]
+            case Attr(target=target, name=name, pos=pos):
+                t = self._check(target, scope)
+                if not isinstance(t, RecordType):
+                    raise TypeCheckError(f"'.{name}' can only be read from a list element", pos)
+                fields = dict(t.fields)
+                if name not in fields:
+                    close = difflib.get_close_matches(name, list(fields), n=1)
+                    raise TypeCheckError(f"list elements have no field {name!r}", pos,
+                                         f"did you mean {close[0]!r}?" if close else None, code="X003")
+                return fields[name]
+            case Call():
+                return self._call(expr, scope)
+            case Comprehension(pos=pos):
+                raise TypeCheckError("'x in list: ...' is only allowed as the argument of qualcuno, nessuno, "
+                                     "tutti or conta", pos)
+        raise AssertionError(expr)  # pragma: no cover
+
+    def _arith(self, expr: Arith, scope: dict[str, Type]) -> Type:
+        lt = self._check(expr.left, scope)
+        rt = self._check(expr.right, scope)
+        op = expr.op
+        for t, side in ((lt, expr.left), (rt, expr.right)):
+            if t == "boolean":
+                raise TypeCheckError("a boolean used as a number", _pos_of(side), code="X004")
+            if t == "date":
+                raise TypeCheckError("dates are not added or subtracted with + and -", _pos_of(side),
+                                     "use aggiungi_giorni, aggiungi_mesi or giorni_tra")
+            if t not in NUMERIC:
+                raise TypeCheckError(f"arithmetic on a {_describe(t)}", _pos_of(side))
+        if op in "+-":
+            if lt == rt:
+                return lt
+            if "money" in (lt, rt):
+                other, other_expr = (rt, expr.right) if lt == "money" else (lt, expr.left)
+                if isinstance(other_expr, Lit):
+                    return "money"
+                raise TypeCheckError(f"money {op} {other}: add money only to money", expr.pos, code="X004")
+            return "number"
+        if op == "*":
+            if lt == "money" and rt == "money":
+                raise TypeCheckError("money multiplied by money", expr.pos, code="X004")
+            if "money" in (lt, rt):
+                return "money"
+            return "integer" if lt == rt == "integer" else "number"
+        # division
+        if rt == "money" and lt != "money":
+            raise TypeCheckError("a number divided by money", expr.pos, code="X004")
+        if lt == "money":
+            return "number" if rt == "money" else "money"
+        return "number"
+
+    def _compare(self, expr: Compare, scope: dict[str, Type]) -> Type:
+        lt = self._check(expr.left, scope)
+        rt = self._check(expr.right, scope)
+        if not self._comparable(lt, rt, expr.left, expr.right):
+            hint = None
+            if {lt, rt} == {"money", "integer"}:
+                hint = "an integer is often a year or a count: compare money with money"
+            raise TypeCheckError(f"cannot compare {_describe(lt)} with {_describe(rt)}", expr.pos, hint,
+                                 code="X004")
+        if expr.op not in ("==", "!=") and lt in ("boolean", "string"):
+            raise TypeCheckError(f"'{expr.op}' does not order {lt} values; use == or !=", expr.pos, code="X004")
+        return "boolean"
+
+    @staticmethod
+    def _comparable(lt: Type, rt: Type, left: Expr, right: Expr) -> bool:
+        if lt == rt:
+            return isinstance(lt, str)
+        numeric = {lt, rt} <= set(NUMERIC)
+        if not numeric:
+            return False
+        if "money" in (lt, rt):
+            other = right if lt == "money" else left
+            return isinstance(other, Lit)  # 12000 next to money is an amount in euros
+        return True  # integer with number
+
+    def _call(self, expr: Call, scope: dict[str, Type]) -> Type:  # noqa: C901 - one branch per signature kind
+        name, args, pos = expr.function, expr.args, expr.pos
+        if name not in FUNCTIONS:
+            close = difflib.get_close_matches(name, list(FUNCTIONS), n=1, cutoff=0.6)
+            raise TypeCheckError(f"unknown function {name!r}", pos,
+                                 f"did you mean {close[0]!r}?" if close else
+                                 "see docs/language.md for the functions available", code="X003")
+        sig = FUNCTIONS[name]
+        if sig.params == ("predicate",):
+            if len(args) != 1 or not isinstance(args[0], Comprehension):
+                raise TypeCheckError(f"{name} takes one argument written 'x in lista: condizione'", pos)
+            comp = args[0]
+            lt = self._check(comp.iterable, scope)
+            if not isinstance(lt, ListType):
+                raise TypeCheckError(f"{name} needs a list, got {_describe(lt)}", _pos_of(comp.iterable))
+            inner = dict(scope)
+            inner[comp.variable] = RecordType(lt.fields)
+            bt = self._check(comp.body, inner)
+            if bt != "boolean":
+                raise TypeCheckError(f"the condition of {name} must be a boolean, got {_describe(bt)}",
+                                     _pos_of(comp.body))
+            return sig.result
+        if sig.variadic:
+            if not args:
+                raise TypeCheckError(f"{name} needs at least one argument", pos)
+        elif len(args) != len(sig.params):
+            raise TypeCheckError(f"{name} takes {len(sig.params)} argument(s), got {len(args)}", pos)
+        if name == "definito":
+            arg = args[0]
+            if not (isinstance(arg, Ref) and arg.name in self._optional):
+                raise TypeCheckError("definito() takes the name of an optional fact or of a parameter whose "
+                                     "value may be unknown", _pos_of(arg))
+            return "boolean"
+        types = [self._check(a, scope) for a in args]
+        if name == "se":
+            if types[0] != "boolean":
+                raise TypeCheckError(f"the condition of se() must be a boolean, got {types[0]}", _pos_of(args[0]))
+            a, b = types[1], types[2]
+            if a != b and not ({a, b} <= set(NUMERIC) and "money" not in {a, b}):
+                if not ("money" in (a, b) and (isinstance(args[1], Lit) or isinstance(args[2], Lit))):
+                    raise TypeCheckError(f"the two branches of se() differ: {a} and {b}", pos, code="X004")
+            return a if a == b or a == "money" else b
+        if sig.variadic:
+            first = types[0]
+            for t, a in zip(types, args, strict=True):
+                if t not in (*NUMERIC, "date"):
+                    raise TypeCheckError(f"{name} compares numbers, money or dates, not {_describe(t)}",
+                                         _pos_of(a))
+                if not self._comparable(first, t, args[0], a):
+                    raise TypeCheckError(f"{name} mixes {first} and {t}", _pos_of(a), code="X004")
+            if sig.result == "mean":
+                if first == "date":
+                    raise TypeCheckError("the mean of dates is not defined", pos)
+                return "money" if "money" in types else "number"
+            return "money" if "money" in types else first
+        for t, want, a in zip(types, sig.params, args, strict=True):
+            ok = (t == want) or (want == "numeric" and t in NUMERIC) or want == "any"
+            if not ok:
+                raise TypeCheckError(f"{name} expects {want} here, got {_describe(t)}", _pos_of(a), code="X004")
+        return types[0] if sig.result == "same" else sig.result
+
+
+def _pos_of(expr: Expr) -> Pos:
+    return expr.pos

@@ -1,0 +1,80 @@
+"""Runtime values: the three-valued ``Unknown``, money rounding, and the date arithmetic of the law.
+
+Money is ``Decimal`` everywhere; rounding happens only where a rule calls ``arrotonda`` and is always
+ROUND_HALF_UP. Dates are ``datetime.date``.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A value that cannot be known because facts are missing; ``missing`` names them (JSON-path style)."""
+
+    missing: frozenset[str]
+
+    def __bool__(self) -> bool:  # pragma: no cover - guard against accidental truthiness
+        raise TypeError("Unknown has no truth value; use three-valued helpers")
+
+
+def is_unknown(value: Any) -> bool:
+    return isinstance(value, Unknown)
+
+
+def unknown_of(*values: Any) -> Unknown | None:
+    """The union of the missing facts of the unknown ``values``, or None when all are known."""
+    missing: frozenset[str] = frozenset()
+    found = False
+    for value in values:
+        if isinstance(value, Unknown):
+            found = True
+            missing |= value.missing
+    return Unknown(missing) if found else None
+
+
+def round_half_up(value: Decimal, places: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def add_days(day: dt.date, days: int) -> dt.date:
+    return day + dt.timedelta(days=days)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later; a day that does not exist becomes the month's last (31 Jan + 1 = 28/29 Feb)."""
+    index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    return dt.date(year, month + 1, min(day.day, last))
+
+
+def end_of_month(day: dt.date, months_after: int = 0) -> dt.date:
+    """The last day of the month ``months_after`` months after ``day``'s month."""
+    index = day.year * 12 + (day.month - 1) + months_after
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, calendar.monthrange(year, month + 1)[1])
+
+
+def whole_years_between(start: dt.date, end: dt.date) -> int:
+    """Completed years from ``start`` to ``end``; someone starting on 29 February completes a year on 1 March
+    in common years."""
+    years = end.year - start.year
+    if (end.month, end.day) < (start.month, start.day):
+        years -= 1
+    return years
+
+
+def days_between(start: dt.date, end: dt.date) -> int:
+    return (end - start).days
+
+
+def make_date(year: int, month: int, day: int) -> dt.date:
+    return dt.date(year, month, day)

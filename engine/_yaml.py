@@ -1,0 +1,240 @@
+"""Stage 1, load: read a ruleset's YAML safely and remember where every node came from.
+
+Safety rules (see docs/security.md): only the YAML core types are accepted (no Python or custom tags),
+anchors and aliases are refused (no alias bombs), duplicate keys are errors, tabs in indentation are
+errors, and files are capped in size. Numbers with a fraction are read as ``Decimal`` straight from the
+text, never through ``float``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+import yaml
+from yaml.events import AliasEvent
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from .errors import Problem, YamlSyntaxError
+
+MAX_RULESET_BYTES = 1_000_000
+MAX_NESTING = 64
+
+_ALLOWED_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:map",
+    "tag:yaml.org,2002:seq",
+    "tag:yaml.org,2002:timestamp",
+}
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Mark:
+    line: int  # 1-based
+    column: int  # 1-based
+
+
+@dataclass
+class LoadedYaml:
+    """A YAML document as plain data, with the position of every value and every mapping key."""
+
+    data: Any
+    file: str
+    text: str
+    values: dict[Path_, Mark] = field(default_factory=dict)
+    keys: dict[Path_, Mark] = field(default_factory=dict)
+
+    def mark(self, path: Path_, *, key: bool = False) -> Mark | None:
+        """The position of ``path``, or of its nearest ancestor that has one."""
+        table = self.keys if key else self.values
+        probe = tuple(path)
+        while True:
+            if probe in table:
+                return table[probe]
+            if key and probe in self.values:
+                return self.values[probe]
+            if not probe:
+                return None
+            probe = probe[:-1]
+
+    def problem(self, path: Path_, message: str, *, code: str, key: bool = False,
+                hint: str | None = None, offset: int = 0) -> Problem:
+        mark = self.mark(path, key=key)
+        line = mark.line if mark else None
+        column = (mark.column + offset) if mark else None
+        return Problem(message=message, code=code, file=self.file, line=line, column=column,
+                       path=dotted(path), hint=hint, source_line=self.source_line(line))
+
+    def source_line(self, line: int | None) -> str | None:
+        if line is None:
+            return None
+        lines = self.text.splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+def dotted(path: Path_) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases (and so anchors' only use)."""
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+        if self.check_event(AliasEvent):
+            event = self.peek_event()
+            raise yaml.MarkedYAMLError(None, None, "anchors and aliases (*name) are not allowed in rulesets",
+                                       event.start_mark)
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+
+
+def load_yaml_text(text: str, file: str) -> LoadedYaml:
+    """Parse ``text`` (the contents of ``file``) into a :class:`LoadedYaml` or raise YamlSyntaxError."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_RULESET_BYTES:
+        raise YamlSyntaxError([Problem(f"file is {size} bytes, over the limit of {MAX_RULESET_BYTES}",
+                                       code="Y005", file=file, line=1, column=1)])
+    problems = _tab_problems(text, file)
+    if problems:
+        raise YamlSyntaxError(problems)
+    try:
+        loader = _Loader(text)
+        try:
+            root = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        message = exc.problem or str(exc)
+        code = "Y003" if "alias" in message else "Y001"
+        raise YamlSyntaxError([Problem(message, code=code, file=file, line=line, column=column,
+                                       source_line=_line(text, line))]) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - PyYAML marks nearly every error
+        raise YamlSyntaxError([Problem(str(exc), code="Y001", file=file)]) from None
+    loaded = LoadedYaml(data=None, file=file, text=text)
+    if root is None:
+        raise YamlSyntaxError([Problem("the file is empty", code="Y001", file=file, line=1, column=1)])
+    problems = []
+    loaded.data = _construct(root, (), loaded, problems, 0)
+    if problems:
+        raise YamlSyntaxError(problems)
+    return loaded
+
+
+def load_yaml_file(path: Path) -> LoadedYaml:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise YamlSyntaxError([Problem(f"cannot read the file: {exc.strerror}", code="Y000",
+                                       file=str(path))]) from None
+    if len(raw) > MAX_RULESET_BYTES:
+        raise YamlSyntaxError([Problem(f"file is {len(raw)} bytes, over the limit of {MAX_RULESET_BYTES}",
+                                       code="Y005", file=str(path), line=1, column=1)])
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise YamlSyntaxError([Problem(f"not UTF-8 text (byte {exc.start})", code="Y000",
+                                       file=str(path))]) from None
+    return load_yaml_text(text, str(path))
+
+
+def _line(text: str, line: int | None) -> str | None:
+    if line is None:
+        return None
+    lines = text.splitlines()
+    return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+def _tab_problems(text: str, file: str) -> list[Problem]:
+    problems = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        indent = len(line) - len(line.lstrip(" \t"))
+        if "\t" in line[:indent]:
+            problems.append(Problem("tab used for indentation; YAML indents with spaces", code="Y002",
+                                    file=file, line=number, column=line.index("\t") + 1,
+                                    hint="replace the tab with spaces", source_line=line))
+    return problems
+
+
+def _construct(node: Node, path: Path_, out: LoadedYaml, problems: list[Problem], depth: int) -> Any:
+    out.values[path] = Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+    if depth > MAX_NESTING:
+        problems.append(out.problem(path, f"nesting deeper than {MAX_NESTING} levels", code="Y006"))
+        return None
+    if node.tag not in _ALLOWED_TAGS:
+        problems.append(out.problem(path, f"tag {node.tag!r} is not allowed; rulesets use plain YAML values",
+                                    code="Y004"))
+        return None
+    if isinstance(node, MappingNode):
+        result: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, ScalarNode):
+                problems.append(out.problem(path, "mapping keys must be plain text", code="Y001"))
+                continue
+            key = str(key_node.value)
+            key_mark = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            if key in result:
+                first = out.keys[(*path, key)]
+                problems.append(out.problem((*path, key), f"duplicate key {key!r}: the first one is on line "
+                                            f"{first.line}; YAML would silently keep only the last",
+                                            code="Y007", key=True))
+                out.keys[(*path, key)] = key_mark
+                continue
+            out.keys[(*path, key)] = key_mark
+            result[key] = _construct(value_node, (*path, key), out, problems, depth + 1)
+        return result
+    if isinstance(node, SequenceNode):
+        return [_construct(item, (*path, index), out, problems, depth + 1)
+                for index, item in enumerate(node.value)]
+    assert isinstance(node, ScalarNode)
+    return _scalar(node, path, out, problems)
+
+
+def _scalar(node: ScalarNode, path: Path_, out: LoadedYaml, problems: list[Problem]) -> Any:
+    text = node.value
+    tag = node.tag
+    if tag == "tag:yaml.org,2002:str":
+        return text
+    if tag == "tag:yaml.org,2002:null":
+        return None
+    if tag == "tag:yaml.org,2002:bool":
+        return text.lower() in ("true", "yes", "on")
+    if tag == "tag:yaml.org,2002:int":
+        try:
+            return int(text.replace("_", ""), 0)
+        except ValueError:
+            return int(text.replace("_", ""))
+    if tag == "tag:yaml.org,2002:float":
+        try:
+            value = Decimal(text.replace("_", ""))
+        except InvalidOperation:
+            value = Decimal("NaN")
+        if not value.is_finite():
+            problems.append(out.problem(path, f"{text!r} is not a finite number", code="Y008"))
+            return None
+        return value
+    if tag == "tag:yaml.org,2002:timestamp":
+        if not _DATE_RE.match(text):
+            problems.append(out.problem(path, f"{text!r}: write dates as YYYY-MM-DD", code="Y009"))
+            return None
+        try:
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            problems.append(out.problem(path, f"{text!r} is not a real date", code="Y009"))
+            return None
+    return text  # pragma: no cover - every allowed tag is handled above

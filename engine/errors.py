@@ -1,0 +1,147 @@
+"""Every error the engine raises, under one root.
+
+The hierarchy::
+
+    RegoleError                      root: catch this to catch everything regole raises
+    ├── RulesetError                 a ruleset, schema or template file is wrong (has file, line, column)
+    │   ├── YamlSyntaxError          not YAML, tabs, duplicate keys, tags, aliases, too large
+    │   ├── RulesetSchemaError       valid YAML that breaks schemas/ruleset.schema.json
+    │   ├── ExpressionError          a rule's expression does not parse or does not type-check
+    │   └── TemplateError            an explanation template is missing or broken
+    ├── FactsError                   the facts of a case are wrong (has a JSON path per problem)
+    ├── VersionSelectionError        no law version governs the date, or the forced version is unknown
+    └── KernelError                  the rule kernel (durable-rules) failed for one evaluation
+
+Errors that describe many problems (a ruleset check, a facts document) carry them in ``problems``;
+``str(error)`` is always a complete, human-readable message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = [
+    "ExpressionError",
+    "FactsError",
+    "KernelError",
+    "Problem",
+    "RegoleError",
+    "RulesetError",
+    "RulesetSchemaError",
+    "TemplateError",
+    "VersionSelectionError",
+    "YamlSyntaxError",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a file or a facts document.
+
+    ``line`` and ``column`` are 1-based; ``path`` is a JSON path ("$.reddito_lavoro_autonomo.2023") for
+    facts or the dotted key path inside a ruleset.
+    """
+
+    message: str
+    code: str = "E000"
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    path: str | None = None
+    hint: str | None = None
+    source_line: str | None = field(default=None, compare=False)
+
+    def location(self) -> str:
+        parts = [self.file or "<input>"]
+        if self.line is not None:
+            parts.append(str(self.line))
+            if self.column is not None:
+                parts.append(str(self.column))
+        return ":".join(parts)
+
+    def render(self) -> str:
+        """``file:line:col: error[CODE]: message``, the source line with a caret, then the hint."""
+        head = f"{self.location()}: error[{self.code}]: {self.message}"
+        if self.path and self.line is None:
+            head = f"{self.location()}: error[{self.code}]: {self.path}: {self.message}"
+        lines = [head]
+        if self.source_line is not None and self.column is not None:
+            lines.append("    " + self.source_line.rstrip("\n"))
+            lines.append("    " + " " * (self.column - 1) + "^")
+        if self.hint:
+            lines.append(f"    suggerimento: {self.hint}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "column": self.column,
+            "path": self.path,
+            "hint": self.hint,
+        }
+
+
+class RegoleError(Exception):
+    """Root of every error regole raises."""
+
+    def __init__(self, message: str, problems: tuple[Problem, ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
+
+
+class RulesetError(RegoleError):
+    """A ruleset (or one of its schemas or templates) is wrong; ``problems`` lists every one found."""
+
+    def __init__(self, problems: tuple[Problem, ...] | list[Problem]) -> None:
+        problems = tuple(problems)
+        super().__init__("\n".join(p.render() for p in problems), problems)
+
+    @property
+    def file(self) -> str | None:
+        return self.problems[0].file if self.problems else None
+
+    @property
+    def line(self) -> int | None:
+        return self.problems[0].line if self.problems else None
+
+    @property
+    def column(self) -> int | None:
+        return self.problems[0].column if self.problems else None
+
+
+class YamlSyntaxError(RulesetError):
+    """The file is not acceptable YAML (syntax, tabs, duplicate keys, tags, aliases, size)."""
+
+
+class RulesetSchemaError(RulesetError):
+    """The YAML is well formed but does not follow schemas/ruleset.schema.json."""
+
+
+class ExpressionError(RulesetError):
+    """An expression in a ruleset does not parse, names something unknown, or mixes types."""
+
+
+class TemplateError(RulesetError):
+    """An explanation template is missing, does not compile, or fails to render."""
+
+
+class FactsError(RegoleError):
+    """The facts of a case do not follow the family's facts schema; ``problems`` has one per field."""
+
+    def __init__(self, problems: tuple[Problem, ...] | list[Problem], *, source: str | None = None) -> None:
+        problems = tuple(problems)
+        where = f"{source}: " if source else ""
+        text = "\n".join(f"{where}{p.path or '$'}: {p.message}" + (f" ({p.hint})" if p.hint else "")
+                         for p in problems)
+        super().__init__(text, problems)
+
+
+class VersionSelectionError(RegoleError):
+    """No version of the family governs the selecting date, or a forced version does not exist."""
+
+
+class KernelError(RegoleError):
+    """The rule kernel failed while evaluating one case; other evaluations are unaffected."""
