@@ -8,7 +8,6 @@ reported together with its YAML position.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 from ._evaluate import Evaluator, compile_expression
 from ._expr import Expr, ParseError, free_names, parse_expression
 from ._schema import check_ruleset_schema
+from ._suggest import suggest
 from ._types import SCALAR_TYPES, ListType, Type, TypeChecker, TypeCheckError
 from ._yaml import LoadedYaml, load_yaml_file, load_yaml_text
 from .errors import ExpressionError, Problem, RulesetError
@@ -121,6 +121,7 @@ class LawVersion:
     notes: tuple[Note, ...]
     gap_after: bool = False
     _kernel: Any = field(default=None, repr=False, compare=False)
+    _dependencies: dict[str, frozenset[str]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def key(self) -> str:
@@ -134,21 +135,23 @@ class LawVersion:
         yield from self.requirements
         yield from self.computations.values()
 
-    def dependencies(self, name: str) -> set[str]:
-        """Every fact, parameter and derived value ``name`` depends on, transitively."""
-        seen: set[str] = set()
-        stack = [name]
-        by_name = {n.name: n for n in self.nodes()}
-        while stack:
-            current = stack.pop()
-            node = by_name.get(current)
-            if node is None:
-                continue
-            for read in node.reads:
-                if read not in seen:
-                    seen.add(read)
-                    stack.append(read)
-        return seen
+    def dependencies(self, name: str) -> frozenset[str]:
+        """Every fact, parameter and derived value ``name`` depends on, transitively (computed once)."""
+        if self._dependencies is None:
+            by_name = {n.name: n for n in self.nodes()}
+            table: dict[str, frozenset[str]] = {}
+            for node in by_name.values():
+                seen: set[str] = set()
+                stack = [node.name]
+                while stack:
+                    current = by_name.get(stack.pop())
+                    for read in current.reads if current else ():
+                        if read not in seen:
+                            seen.add(read)
+                            stack.append(read)
+                table[node.name] = frozenset(seen)
+            self._dependencies = table
+        return self._dependencies.get(name, frozenset())
 
 
 def load_ruleset(path: str | Path) -> LawVersion:
@@ -368,10 +371,9 @@ class _Compiler:
         for path, keys in refs():
             for j, key in enumerate(keys):
                 if key not in sources:
-                    close = difflib.get_close_matches(key, list(sources), n=1, cutoff=0.6)
                     self.problems.append(self.loaded.problem(
                         (*path, j), f"source {key!r} is not declared under 'sources'", code="R001",
-                        hint=f"did you mean {close[0]!r}?" if close else "declare it under 'sources'"))
+                        hint=suggest(key, sources) or "declare it under 'sources'"))
         for section in ("computations",):
             for name, spec in (d.get(section) or {}).items():
                 if not spec.get("sources"):

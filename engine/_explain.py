@@ -112,19 +112,20 @@ class Explainer:
                   **{k: v.value for k, v in result.values.items()}}
         lines = []
         for requirement in result.requirements:
-            text = self._render(env, requirement.template, result, r=requirement, v=values, p=result.parameters)
+            text = self._render(env, requirement.template, result, r=requirement, v=values, p=result.parameters,
+                                result=result)
             lines.append(text.strip())
         return self._render(env, "riepilogo.j2", result, result=result, righe=lines, v=values, p=result.parameters,
                             importo=self._render(env, "importo.j2", result, result=result, v=values,
                                                  p=result.parameters).strip()).strip() + "\n"
 
-    def _render(self, env: ImmutableSandboxedEnvironment, name: str, result: Result, **context: Any) -> str:
+    def _render(self, env: ImmutableSandboxedEnvironment, name: str, of: Result, **context: Any) -> str:
         try:
             template = env.get_template(name)
             text: str = template.render(**context)
             return text
         except TemplateNotFound:
-            raise TemplateError([Problem(f"template {name!r} not found for {result.family}@{result.version}",
+            raise TemplateError([Problem(f"template {name!r} not found for {of.family}@{of.version}",
                                          code="T001", file=name)]) from None
         except TemplateSyntaxError as exc:
             raise TemplateError([Problem(exc.message or "syntax error", code="T002", file=exc.filename or name,

@@ -5,7 +5,6 @@ values (Decimal money, real dates). Every problem names its JSON path, the value
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -16,6 +15,7 @@ from jsonschema.exceptions import ValidationError
 
 from ._compile import LawVersion
 from ._schema import validator_for
+from ._suggest import suggest
 from ._types import ListType
 from .errors import FactsError, Problem
 
@@ -134,19 +134,17 @@ def _problem(error: ValidationError, schema: Mapping[str, Any]) -> Problem:
         allowed = list(error.schema.get("properties", {}))
         extras = sorted(k for k in value if k not in allowed)
         key = extras[0] if extras else "?"
-        close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
         return Problem(f"unknown field {key!r}", code="F003", path=json_path([*error.absolute_path, key]),
-                       hint=f"did you mean {close[0]!r}?" if close else "see the facts schema for the fields")
+                       hint=suggest(key, allowed) or "see the facts schema for the fields")
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return Problem(f"required field {missing!r} is missing", code="F005",
                        path=json_path([*error.absolute_path, missing]))
-    if error.validator == "pattern" and "money" in str(error.schema.get("description", "")).lower() or (
-            error.validator == "pattern" and error.schema.get("pattern", "").startswith("^-?\\d")):
+    if error.validator == "pattern" and error.schema.get("format") == "date":
+        return Problem(f"{shown} is not a date written YYYY-MM-DD", code="F006", path=path)
+    if error.validator == "pattern":
         return Problem(f"{shown} is not an amount: write euros with a dot and at most two decimals, "
                        "e.g. \"6000.50\" (not \"6.000,50\")", code="F004", path=path)
-    if error.validator in ("pattern", "format") and error.schema.get("format") == "date":
-        return Problem(f"{shown} is not a date written YYYY-MM-DD", code="F006", path=path)
     if error.validator == "format" and error.validator_value == "date":
         return Problem(f"{shown} is not a real date (YYYY-MM-DD)", code="F006", path=path)
     if error.validator == "type":

@@ -36,7 +36,7 @@ import itertools
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -54,6 +54,23 @@ _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 _DURABLE_OP = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
 _NATIVE_SCALARS = ("boolean", "integer", "number", "money", "date", "string")
 _names = itertools.count()
+
+
+def fragment(name: str, value: Any) -> str:
+    """``"name":value`` as JSON, for a known value (names are plain identifiers, so need no escaping)."""
+    if value is True:
+        return f'"{name}":true'
+    if value is False:
+        return f'"{name}":false'
+    if isinstance(value, int):
+        return f'"{name}":{value}'
+    if isinstance(value, Decimal):
+        return f'"{name}":{float(value)!r}'
+    if isinstance(value, dt.date):
+        return f'"{name}":{value.toordinal()}'
+    if isinstance(value, str):
+        return f'"{name}":{json.dumps(value)}'
+    return f'"{name}":true'  # maps and lists: only their presence is tested in the network
 
 
 def encode(value: Any) -> Any:
@@ -75,7 +92,9 @@ class Outcome:
     values: dict[str, Any]
     requirements: dict[str, bool | None]
     decision: str
-    fired: list[str] = field(default_factory=list)
+
+
+Action = Callable[[dict[str, Any], list[str], "Outcome"], None]
 
 
 @dataclass
@@ -94,7 +113,7 @@ class Kernel:
         self._lock = threading.Lock()
         self._ids = itertools.count()
         self._synthetic: dict[str, _Synthetic] = {}
-        self._actions: dict[str, Callable[[dict[str, Any], dict[str, Any], Outcome], None]] = {}
+        self._actions: dict[str, Action] = {}
         self._rules: dict[str, Any] = {}
         self._native_types = {n: f.type for n, f in law.facts.items()}
         self._native_types.update({n: p.type for n, p in law.parameters.items()})
@@ -133,7 +152,7 @@ class Kernel:
         self.levels = max([decision_level, *levels.values()]) + 1
 
         for synthetic in self._synthetic.values():
-            self._add_rule(levels[synthetic.name], None, self._synthetic_action(synthetic))
+            self._add_rule(levels[synthetic.name], None, self._compute(synthetic))
         for node in order:
             if node.name in conditions:
                 true_rule, false_rule = conditions[node.name]
@@ -165,7 +184,7 @@ class Kernel:
         text = json.dumps(condition)
         return [name for name in self._synthetic if f'"{name}"' in text]
 
-    def _add_rule(self, level: int, condition: Any, action: Callable[..., None]) -> None:
+    def _add_rule(self, level: int, condition: Any, action: Action) -> None:
         name = f"n{len(self._rules)}"
         parts = [{_LEVEL: level}]
         if condition is not None:
@@ -219,48 +238,45 @@ class Kernel:
 
     # -- actions: run when durable-rules fires a rule --------------------------------------------------
 
-    @staticmethod
-    def _synthetic_action(synthetic: _Synthetic) -> Callable[..., None]:
-        def action(values: dict[str, Any], encoded: dict[str, Any], outcome: Outcome) -> None:
-            value = synthetic.evaluate(values)
-            values[synthetic.name] = value
-            if not isinstance(value, Unknown):
-                encoded[synthetic.name] = value
-
-        return action
+    # Each action receives the case's values, the list of JSON fragments that the next level's fact will
+    # carry, and the outcome being built.
 
     @staticmethod
-    def _set_value(name: str, value: bool) -> Callable[..., None]:
-        def action(values: dict[str, Any], encoded: dict[str, Any], outcome: Outcome) -> None:
-            values[name] = value
-            encoded[name] = value
-
-        return action
-
-    @staticmethod
-    def _compute(node: Node) -> Callable[..., None]:
+    def _compute(node: Node | _Synthetic) -> Action:
         evaluate = node.evaluate
         name = node.name
 
-        def action(values: dict[str, Any], encoded: dict[str, Any], outcome: Outcome) -> None:
+        def action(values: dict[str, Any], fragments: list[str], outcome: Outcome) -> None:
             value = evaluate(values)
             values[name] = value
             if not isinstance(value, Unknown):
-                encoded[name] = encode(value)
+                fragments.append(fragment(name, value))
 
         return action
 
     @staticmethod
-    def _set_requirement(name: str, key: str, value: bool) -> Callable[..., None]:
-        def action(values: dict[str, Any], encoded: dict[str, Any], outcome: Outcome) -> None:
+    def _set_value(name: str, value: bool) -> Action:
+        text = fragment(name, value)
+
+        def action(values: dict[str, Any], fragments: list[str], outcome: Outcome) -> None:
+            values[name] = value
+            fragments.append(text)
+
+        return action
+
+    @staticmethod
+    def _set_requirement(name: str, key: str, value: bool) -> Action:
+        text = fragment(key, value)
+
+        def action(values: dict[str, Any], fragments: list[str], outcome: Outcome) -> None:
             outcome.requirements[name] = value
-            encoded[key] = value
+            fragments.append(text)
 
         return action
 
     @staticmethod
-    def _decide(decision: str) -> Callable[..., None]:
-        def action(values: dict[str, Any], encoded: dict[str, Any], outcome: Outcome) -> None:
+    def _decide(decision: str) -> Action:
+        def action(values: dict[str, Any], fragments: list[str], outcome: Outcome) -> None:
             outcome.decision = decision
 
         return action
@@ -275,25 +291,23 @@ class Kernel:
             raise KernelError(f"durable-rules refused the network of {self._law.key}: {exc}") from exc
 
     def run(self, values: dict[str, Any]) -> Outcome:
-        """Evaluate one case. ``values`` holds facts and parameters (absent or Unknown when not known)."""
+        """Evaluate one case. ``values`` holds facts and parameters (Unknown when not known)."""
         outcome = Outcome(values=values, requirements=dict.fromkeys(self._requirement_keys), decision="indeterminato")
-        encoded = {k: encode(v) for k, v in values.items() if not isinstance(v, Unknown)}
+        fragments = [fragment(k, v) for k, v in values.items() if not isinstance(v, Unknown)]
         with self._lock:
             try:
                 for level in range(self.levels):
-                    self._level_pass(level, values, encoded, outcome)
+                    self._level_pass(level, values, fragments, outcome)
             except (EvaluationError, _durable.error, ValueError, TypeError, KeyError) as exc:
                 self._handle = self._create()  # a failed evaluation must not leave state behind
                 raise KernelError(f"evaluation failed in the rule kernel: {exc}") from exc
         return outcome
 
-    def _level_pass(self, level: int, values: dict[str, Any], encoded: dict[str, Any], outcome: Outcome) -> None:
+    def _level_pass(self, level: int, values: dict[str, Any], fragments: list[str], outcome: Outcome) -> None:
+        """Assert the fact of one level, run the actions of the rules it matches, retract it."""
         handle = self._handle
-        fact = dict(encoded)
-        fact["sid"] = "0"
-        fact["id"] = next(self._ids)
-        fact[_LEVEL] = level
-        text = json.dumps(fact)
+        fact_id = next(self._ids)
+        text = f'{{"id":{fact_id},"sid":"0","{_LEVEL}":{level},{",".join(fragments)}}}'
         result = _durable.assert_fact(handle, text)
         try:
             if result[0] == 0:
@@ -302,11 +316,10 @@ class Kernel:
                 message = started[1] if started else None
                 while message:
                     rule = message[2:message.index('"', 2)]
-                    outcome.fired.append(rule)
-                    self._actions[rule](values, encoded, outcome)
+                    self._actions[rule](values, fragments, outcome)
                     message = _durable.complete_and_start_action(handle, state)
         finally:
-            _durable.retract_fact(handle, text)
+            _durable.retract_fact(handle, f'{{"id":{fact_id},"sid":"0"}}')
 
 
 def _exists(names: list[str]) -> list[dict[str, Any]]:

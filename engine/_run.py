@@ -157,8 +157,9 @@ def _result(law: LawVersion, facts: dict[str, Any], values: dict[str, Any], outc
         if name in missing_memo:
             return missing_memo[name]
         value = values.get(name)
-        if name in law.facts:
-            result = value.missing if isinstance(value, Unknown) else frozenset()
+        if name in law.facts:  # an absent optional fact never makes anything unknown
+            absent = isinstance(value, Unknown) and not law.facts[name].optional
+            result = value.missing if absent else frozenset()
         elif isinstance(value, Unknown):
             result = value.missing
         elif value is None and name in nodes:  # never fired: its inputs were not known
@@ -197,9 +198,17 @@ def _result(law: LawVersion, facts: dict[str, Any], values: dict[str, Any], outc
     return Result(
         family=law.family, version=law.version, title=law.title, ruleset_sha256=law.sha256,
         engine_version=__version__, selected_by=law.selected_by, selecting_date=day, forced_version=forced,
-        decision=decision, requirements=tuple(requirements), values=computed, parameters=used, facts=facts,
+        decision=decision, requirements=tuple(requirements), values=computed, parameters=used,
+        facts={name: values[name] for name in law.facts},
         outputs=outputs, missing_facts=tuple(sorted(decision_missing)) if decision == "indeterminato" else (),
-        notes=notes)
+        notes=notes, labels=_labels(law))
+
+
+def _labels(law: LawVersion) -> dict[str, str]:
+    labels = {name: fact.label for name, fact in law.facts.items()}
+    labels.update({name: p.label for name, p in law.parameters.items()})
+    labels.update({node.name: node.label for node in law.nodes()})
+    return labels
 
 
 __all__ = ["Library", "Problem", "evaluate"]

@@ -4,7 +4,6 @@ violation and pointing each one at the YAML line and column of the offending nod
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 from decimal import Decimal
 from functools import lru_cache
@@ -15,6 +14,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from ._resources import schemas_dir
+from ._suggest import suggest
 from ._yaml import LoadedYaml
 from .errors import Problem, RulesetSchemaError
 
@@ -71,8 +71,7 @@ def _problem(loaded: LoadedYaml, error: ValidationError) -> Problem:
         extras = [k for k in error.instance if k not in allowed]
         if extras:
             key = extras[0]
-            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
+            hint = suggest(key, allowed) or f"allowed keys: {', '.join(allowed)}"
             return loaded.problem((*path, key), f"unknown key {key!r}", code="S002", key=True, hint=hint)
     if error.validator == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else error.message

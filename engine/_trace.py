@@ -117,6 +117,13 @@ class Result:
     outputs: dict[str, Any]
     missing_facts: tuple[str, ...]
     notes: tuple[NoteResult, ...] = field(default=())
+    labels: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def label(self, path: str) -> str:
+        """The Italian label of a fact or value; ``reddito.2023`` becomes ``<label> (2023)``."""
+        name, _, key = path.partition(".")
+        text = self.labels.get(name, name)
+        return f"{text} ({key})" if key else text
 
     @property
     def admitted(self) -> bool:

@@ -8,10 +8,10 @@ The function whitelist lives here too (its implementations are in ``_evaluate``)
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ._suggest import suggest
 from ._expr import Arith, Attr, BoolOp, Call, Compare, Comprehension, Expr, Index, Lit, Neg, Not, Pos, Ref
 
 SCALAR_TYPES = ("boolean", "integer", "number", "money", "date", "string")
@@ -108,9 +108,7 @@ class TypeChecker:
         return self._check(expr, dict(scope or {}))
 
     def _unknown_name(self, name: str, pos: Pos, scope: Mapping[str, Type]) -> TypeCheckError:
-        candidates = list(self._names) + list(scope) + list(FUNCTIONS)
-        close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.6)
-        hint = f"did you mean {close[0]!r}?" if close else None
+        hint = suggest(name, [*self._names, *scope])
         return TypeCheckError(f"unknown name {name!r}", pos, hint, code="X003")
 
     def _check(self, expr: Expr, scope: dict[str, Type]) -> Type:  # noqa: C901 - one case per node kind
@@ -165,9 +163,8 @@ class TypeChecker:
                     raise TypeCheckError(f"'.{name}' can only be read from a list element", pos)
                 fields = dict(t.fields)
                 if name not in fields:
-                    close = difflib.get_close_matches(name, list(fields), n=1)
-                    raise TypeCheckError(f"list elements have no field {name!r}", pos,
-                                         f"did you mean {close[0]!r}?" if close else None, code="X003")
+                    raise TypeCheckError(f"list elements have no field {name!r}", pos, suggest(name, fields),
+                                         code="X003")
                 return fields[name]
             case Call():
                 return self._call(expr, scope)
@@ -238,10 +235,9 @@ class TypeChecker:
     def _call(self, expr: Call, scope: dict[str, Type]) -> Type:  # noqa: C901 - one branch per signature kind
         name, args, pos = expr.function, expr.args, expr.pos
         if name not in FUNCTIONS:
-            close = difflib.get_close_matches(name, list(FUNCTIONS), n=1, cutoff=0.6)
             raise TypeCheckError(f"unknown function {name!r}", pos,
-                                 f"did you mean {close[0]!r}?" if close else
-                                 "see docs/language.md for the functions available", code="X003")
+                                 suggest(name, FUNCTIONS) or "see docs/language.md for the functions available",
+                                 code="X003")
         sig = FUNCTIONS[name]
         if sig.params == ("predicate",):
             if len(args) != 1 or not isinstance(args[0], Comprehension):

@@ -1,0 +1,68 @@
+"""Shared fixtures: the bundled library and complete, admissible ISCRO applications to vary."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from engine import Library, Result, evaluate
+
+BASE_2024: dict[str, Any] = {
+    "data_domanda": "2024-09-10",
+    "iscritto_gestione_separata": True,
+    "titolare_pensione_diretta": False,
+    "assicurato_altra_forma_obbligatoria": False,
+    "percettore_assegno_inclusione": False,
+    "percettore_naspi": False,
+    "percettore_dis_coll": False,
+    "percettore_alas": False,
+    "percettore_idis": False,
+    "carica_elettiva_con_emolumenti": False,
+    "regolarita_contributiva": True,
+    "data_apertura_partita_iva": "2015-03-01",
+    "reddito_lavoro_autonomo": {"2021": "6000.00", "2022": "5000.00", "2023": "3000.00"},
+    "reddito_dichiarato": {"2023": "3000.00"},
+    "prestazioni_iscro_precedenti": [],
+}
+
+BASE_2021: dict[str, Any] = {
+    "data_domanda": "2021-09-10",
+    "iscritto_gestione_separata": True,
+    "titolare_pensione_diretta": False,
+    "assicurato_altra_forma_obbligatoria": False,
+    "percettore_reddito_cittadinanza": False,
+    "percettore_naspi": False,
+    "percettore_dis_coll": False,
+    "titolare_ape_sociale": False,
+    "regolarita_contributiva": True,
+    "data_apertura_partita_iva": "2010-01-01",
+    "reddito_lavoro_autonomo": {"2017": "20000.00", "2018": "20000.00", "2019": "20000.00", "2020": "6000.00"},
+    "reddito_dichiarato": {"2020": "6000.00"},
+    "prestazioni_iscro_precedenti": [],
+}
+
+
+@pytest.fixture(scope="session")
+def library() -> Library:
+    return Library()
+
+
+def case(base: dict[str, Any], **changes: Any) -> dict[str, Any]:
+    """A copy of ``base`` with top-level changes; a value of None removes the fact."""
+    facts = copy.deepcopy(base)
+    for key, value in changes.items():
+        if value is None:
+            facts.pop(key, None)
+        else:
+            facts[key] = value
+    return facts
+
+
+def run(facts: dict[str, Any], **kwargs: Any) -> Result:
+    return evaluate(facts, family="iscro", **kwargs)
+
+
+def outcome(result: Result, requirement: str) -> str:
+    return result.requirement(requirement).outcome

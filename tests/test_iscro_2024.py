@@ -1,0 +1,197 @@
+"""ISCRO 2024 (L. 213/2023): the INPS example, every threshold at, below and above its value, each year's
+parameters, windows, missing facts."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from conftest import BASE_2024, case, outcome, run
+
+from engine import explain
+
+
+def incomes(y1: str, y2: str, ref: str, start: int = 2021) -> dict[str, str]:
+    return {str(start): y1, str(start + 1): y2, str(start + 2): ref}
+
+
+def test_inps_worked_example_687_50() -> None:
+    result = run(BASE_2024)
+    assert result.version == "2024"
+    assert result.decision == "ammesso"
+    assert result.outputs["importo_mensile"] == Decimal("687.50")
+    assert result.outputs["importo_totale"] == Decimal("4125.00")
+    assert result.outputs["data_inizio"].isoformat() == "2024-09-11"
+    assert result.outputs["data_fine"].isoformat() == "2025-03-10"
+    assert result.outputs["imponibile_fiscale"] is True
+
+
+@pytest.mark.parametrize(("reference", "expected"), [
+    ("3849.99", "soddisfatto"),       # one cent under 70% of 5.500,00 = 3.850,00
+    ("3850.00", "non_soddisfatto"),   # exactly at: the law says "inferiore"
+    ("3850.01", "non_soddisfatto"),
+])
+def test_income_decline_is_strictly_below_70_percent(reference: str, expected: str) -> None:
+    facts = case(BASE_2024, reddito_lavoro_autonomo=incomes("6000.00", "5000.00", reference))
+    assert outcome(run(facts), "requisito.calo_reddito") == expected
+
+
+def test_income_decline_uses_the_two_years_before_the_reference_year() -> None:
+    facts = case(BASE_2024, data_domanda="2025-09-10", reddito_dichiarato={"2024": "3000.00"},
+                 reddito_lavoro_autonomo={"2021": "1.00", "2022": "6000.00", "2023": "5000.00", "2024": "3000.00"})
+    result = run(facts)
+    assert result.value("media_redditi") == Decimal("5500")
+    assert outcome(result, "requisito.calo_reddito") == "soddisfatto"
+
+
+@pytest.mark.parametrize(("day", "declared", "expected"), [
+    ("2024-09-10", "12000.00", "soddisfatto"),
+    ("2024-09-10", "12000.01", "non_soddisfatto"),
+    ("2024-09-10", "11999.99", "soddisfatto"),
+    ("2025-09-10", "12648.00", "soddisfatto"),
+    ("2025-09-10", "12648.01", "non_soddisfatto"),
+    ("2026-09-10", "12749.18", "soddisfatto"),
+    ("2026-09-10", "12749.19", "non_soddisfatto"),
+])
+def test_declared_income_ceiling_by_year(day: str, declared: str, expected: str) -> None:
+    year = str(int(day[:4]) - 1)
+    facts = case(BASE_2024, data_domanda=day, reddito_dichiarato={year: declared})
+    assert outcome(run(facts), "requisito.soglia_reddito") == expected
+
+
+def test_2026_ceiling_is_flagged_unconfirmed_in_result_and_explanation() -> None:
+    facts = case(BASE_2024, data_domanda="2026-09-10", reddito_dichiarato={"2025": "1000.00"},
+                 reddito_lavoro_autonomo={"2023": "6000.00", "2024": "5000.00", "2025": "1000.00"})
+    result = run(facts)
+    assert result.parameters["soglia_reddito"].value == Decimal("12749.18")
+    assert result.parameters["soglia_reddito"].unconfirmed
+    assert "valore da verificare" in explain(result)
+    assert result.parameters["soglia_reddito"].sources[0].citation == "Circ. INPS n. 4/2026"
+
+
+@pytest.mark.parametrize(("day", "minimum", "maximum"), [
+    ("2024-09-10", "250.00", "800.00"),
+    ("2025-09-10", "252.00", "806.40"),
+    ("2026-09-10", "255.53", "817.69"),
+])
+def test_monthly_minimum_and_maximum_by_year(day: str, minimum: str, maximum: str) -> None:
+    year = int(day[:4])
+    low = case(BASE_2024, data_domanda=day, reddito_dichiarato={str(year - 1): "100.00"},
+               reddito_lavoro_autonomo=incomes("1000.00", "1000.00", "100.00", start=year - 3))
+    high = case(low, reddito_lavoro_autonomo=incomes("40000.00", "40000.00", "100.00", start=year - 3))
+    assert run(low).outputs["importo_mensile"] == Decimal(minimum)
+    assert run(high).outputs["importo_mensile"] == Decimal(maximum)
+
+
+def test_amount_rounds_half_up_to_the_cent() -> None:
+    # mean 5.000,02 / 2 * 25% = 625,0025 -> 625,00; mean 5.000,04 -> 625,005 -> 625,01 (half up)
+    result = run(case(BASE_2024, reddito_lavoro_autonomo=incomes("5000.04", "5000.04", "100.00")))
+    assert result.outputs["importo_mensile"] == Decimal("625.01")
+
+
+@pytest.mark.parametrize(("opened", "expected"), [
+    ("2021-09-10", "soddisfatto"),      # three whole years on the application date
+    ("2021-09-11", "non_soddisfatto"),  # one day short
+    ("2021-09-09", "soddisfatto"),
+])
+def test_partita_iva_three_years(opened: str, expected: str) -> None:
+    assert outcome(run(case(BASE_2024, data_apertura_partita_iva=opened)), "requisito.partita_iva") == expected
+
+
+def test_partita_iva_opened_on_29_february_completes_on_1_march() -> None:
+    feb = case(BASE_2024, data_apertura_partita_iva="2021-02-28")
+    assert outcome(run(feb), "requisito.partita_iva") == "soddisfatto"
+    leap = case(BASE_2024, data_domanda="2024-10-01", data_apertura_partita_iva="2020-02-29")
+    assert run(leap).value("anni_partita_iva_compiuti") == 4
+
+
+@pytest.mark.parametrize(("day", "expected"), [
+    ("2024-07-31", "non_soddisfatto"),
+    ("2024-08-01", "soddisfatto"),
+    ("2024-10-31", "soddisfatto"),
+    ("2024-11-01", "non_soddisfatto"),
+    ("2025-06-15", "non_soddisfatto"),
+    ("2025-06-16", "soddisfatto"),
+    ("2025-10-31", "soddisfatto"),
+    ("2025-11-01", "non_soddisfatto"),
+    ("2026-01-15", "soddisfatto"),      # 2026 opening date not known: only 31 October is checked
+    ("2026-10-31", "soddisfatto"),
+    ("2026-11-01", "non_soddisfatto"),
+])
+def test_application_window(day: str, expected: str) -> None:
+    assert outcome(run(case(BASE_2024, data_domanda=day)), "requisito.finestra_domanda") == expected
+
+
+def test_unknown_opening_date_is_said_in_the_explanation() -> None:
+    text = explain(run(case(BASE_2024, data_domanda="2026-03-02")))
+    assert "la data di apertura delle domande del 2026 non è nota, quindi si verifica solo la scadenza" in text
+
+
+@pytest.mark.parametrize(("started", "expected"), [
+    ("2022-03-01", "soddisfatto"),
+    ("2021-12-31", "soddisfatto"),
+    ("2023-01-01", "non_soddisfatto"),
+])
+def test_no_new_iscro_within_two_years_of_the_start_of_the_previous_one(started: str, expected: str) -> None:
+    # application in 2025: a benefit started in 2023 or later blocks it
+    facts = case(BASE_2024, data_domanda="2025-09-10", reddito_dichiarato={"2024": "3000.00"},
+                 reddito_lavoro_autonomo=incomes("6000.00", "5000.00", "3000.00", start=2022),
+                 prestazioni_iscro_precedenti=[{"data_inizio": started}])
+    assert outcome(run(facts), "requisito.iscro_precedente") == expected
+
+
+@pytest.mark.parametrize("benefit", ["percettore_naspi", "percettore_dis_coll", "percettore_alas",
+                                     "percettore_idis", "carica_elettiva_con_emolumenti"])
+def test_each_incompatibility_refuses(benefit: str) -> None:
+    result = run(case(BASE_2024, **{benefit: True}))
+    assert result.decision == "respinto"
+    assert outcome(result, "requisito.incompatibilita") == "non_soddisfatto"
+
+
+def test_assegno_ordinario_di_invalidita_is_compatible() -> None:
+    result = run(case(BASE_2024, titolare_assegno_ordinario_invalidita=True))
+    assert result.decision == "ammesso"
+    assert "assegno ordinario di invalidità che percepisce è compatibile" in explain(result)
+
+
+def test_assegno_di_inclusione_refuses() -> None:
+    assert run(case(BASE_2024, percettore_assegno_inclusione=True)).decision == "respinto"
+
+
+def test_missing_fact_leaves_it_undetermined_and_names_the_fact() -> None:
+    result = run(case(BASE_2024, regolarita_contributiva=None))
+    assert result.decision == "indeterminato"
+    assert result.missing_facts == ("regolarita_contributiva",)
+    assert result.outputs == {k: v for k, v in result.outputs.items()}  # outputs kept in the trace
+    assert result.to_dict()["outputs"] is None  # but not reported as a decision's outputs
+
+
+def test_missing_year_of_income_is_named_by_path() -> None:
+    result = run(case(BASE_2024, reddito_lavoro_autonomo={"2022": "5000.00", "2023": "3000.00"}))
+    assert result.decision == "indeterminato"
+    assert result.missing_facts == ("reddito_lavoro_autonomo.2021",)
+    assert "il reddito di lavoro autonomo per anno (2021)" in explain(result)
+
+
+def test_one_definite_failure_refuses_despite_missing_facts() -> None:
+    result = run(case(BASE_2024, regolarita_contributiva=None, titolare_pensione_diretta=True))
+    assert result.decision == "respinto"
+    assert result.missing_facts == ()
+    assert outcome(result, "requisito.regolarita_contributiva") == "indeterminato"
+
+
+def test_a_refused_case_explains_every_failed_requirement() -> None:
+    result = run(case(BASE_2024, titolare_pensione_diretta=True, regolarita_contributiva=False))
+    text = explain(result)
+    assert "Requisiti non soddisfatti: Nessuna pensione diretta; Regolarità contributiva." in text
+    assert text.count("✗") == 2
+
+
+def test_explanation_cites_and_shows_values() -> None:
+    text = explain(run(BASE_2024))
+    assert ("il reddito 2023, 3.000,00 €, è inferiore al 70% della media 2021-2022, cioè 3.850,00 €" in text)
+    assert "L. 213/2023, art. 1, c. 144, lett. c); Circ. INPS n. 84/2024" in text
+    assert "5.500,00 € ÷ 2 × 25% = 687,50 € al mese" in text
+    assert "11 settembre 2024" in text
+    assert "percorsi di aggiornamento professionale" in text  # obligations of an admitted case
+    assert "Assegno di inclusione" in text  # an end event
