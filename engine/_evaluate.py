@@ -81,7 +81,7 @@ _STRICT_FUNCTIONS: dict[str, Callable[..., Any]] = {
 }
 
 
-def compile_expression(expr: Expr) -> Evaluator:  # noqa: C901 - one case per node kind
+def compile_expression(expr: Expr) -> Evaluator:
     """Build the evaluator of a type-checked expression."""
     match expr:
         case Lit(value=value):

@@ -108,7 +108,7 @@ class Explainer:
 
     def explain(self, result: Result) -> str:
         env = self.environment(result.family, result.version)
-        values = {**{k: v for k, v in result.facts.items()}, **{k: p.value for k, p in result.parameters.items()},
+        values = {**result.facts, **{k: p.value for k, p in result.parameters.items()},
                   **{k: v.value for k, v in result.values.items()}}
         lines = []
         for requirement in result.requirements:
@@ -140,7 +140,7 @@ _DEFAULT_LOCK = threading.Lock()
 
 def explain(result: Result) -> str:
     """The Italian explanation of ``result``, from the bundled templates."""
-    global _DEFAULT  # noqa: PLW0603 - one lazily built explainer of the bundled templates per process
+    global _DEFAULT
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
             _DEFAULT = Explainer()

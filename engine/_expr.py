@@ -220,7 +220,7 @@ class _ToIR(Transformer[Token, Expr]):
         name, arguments = items
         return Call(str(name), tuple(arguments or ()), _pos(name))
 
-    def arguments(self, meta: Any, items: list[Expr]) -> tuple[Expr, ...]:  # type: ignore[override]
+    def arguments(self, meta: Any, items: list[Expr]) -> tuple[Expr, ...]:
         return tuple(items)
 
     def comprehension(self, meta: Any, items: list[Any]) -> Expr:
@@ -252,7 +252,8 @@ def parse_expression(text: str) -> Expr:
     try:
         tree = _parser().parse(text)
     except UnexpectedCharacters as exc:
-        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        offset = exc.pos_in_stream or 0
+        char = text[offset] if offset < len(text) else ""
         hint = None
         if char == "_":
             hint = "names start with a letter"
@@ -266,7 +267,7 @@ def parse_expression(text: str) -> Expr:
         raise ParseError(f"the expression ends too early; expected {expected}",
                          *_end_position(text)) from None
     except UnexpectedToken as exc:
-        got = "the end of the expression" if exc.token.type == "$END" else repr(str(exc.token))
+        got = "end of the expression" if exc.token.type == "$END" else repr(str(exc.token))
         expected = ", ".join(sorted({_TOKEN_NAMES.get(t, t) for t in exc.expected}))
         line, column = (exc.line, exc.column) if exc.line and exc.line > 0 else _end_position(text)
         raise ParseError(f"unexpected {got}; expected {expected}", line, column) from None

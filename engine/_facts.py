@@ -14,7 +14,7 @@ from typing import Any
 from jsonschema.exceptions import ValidationError
 
 from ._compile import LawVersion
-from ._schema import validator_for
+from ._schema import schema_of, validator_for
 from ._suggest import suggest
 from ._types import ListType
 from .errors import FactsError, Problem
@@ -86,16 +86,12 @@ def validate_facts(data: Mapping[str, Any], schema_name: str, *, source: str | N
         raise FactsError([Problem(f"the document is nested deeper than {MAX_DEPTH} levels", code="F007",
                                   path="$")], source=source)
     validator = validator_for(schema_name)
-    problems = [_problem(error, validator.schema) for error in validator.iter_errors(_for_schema(data))]
-    problems += _money_problems(data, validator.schema)
+    schema = validator.schema if isinstance(validator.schema, dict) else {}
+    problems = [_problem(error) for error in validator.iter_errors(data)]
+    problems += _money_problems(data, schema)
     if problems:
         unique = {(p.path, p.message): p for p in problems}
         raise FactsError(sorted(unique.values(), key=lambda p: p.path or ""), source=source)
-
-
-def _for_schema(value: Any) -> Any:
-    """JSON Schema's view: Decimals as numbers are fine; nothing to convert but keep a copy."""
-    return value
 
 
 def _money_problems(data: Mapping[str, Any], schema: Mapping[str, Any]) -> list[Problem]:
@@ -108,9 +104,8 @@ def _money_problems(data: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
 
     for name, value in data.items():
         spec = properties.get(name, {})
-        if is_money(spec) and isinstance(value, Decimal | int) and not isinstance(value, bool):
-            if _too_precise(value):
-                problems.append(_money_precision(f"$.{name}", value))
+        if is_money(spec) and isinstance(value, Decimal) and _too_precise(value):
+            problems.append(_money_precision(f"$.{name}", value))
         if spec.get("$ref") == "#/$defs/money_by_year" and isinstance(value, dict):
             for year, amount in value.items():
                 if isinstance(amount, Decimal) and _too_precise(amount):
@@ -118,20 +113,21 @@ def _money_problems(data: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
     return problems
 
 
-def _too_precise(value: Decimal | int) -> bool:
-    return isinstance(value, Decimal) and value != value.quantize(Decimal("0.01"))
+def _too_precise(value: Decimal) -> bool:
+    return value != value.quantize(Decimal("0.01"))
 
 
 def _money_precision(path: str, value: Decimal) -> Problem:
     return Problem(f"{value} has more than two decimals; amounts are in euros and cents", code="F004", path=path)
 
 
-def _problem(error: ValidationError, schema: Mapping[str, Any]) -> Problem:
+def _problem(error: ValidationError) -> Problem:
+    schema = schema_of(error)
     path = json_path(error.absolute_path)
     value = error.instance
     shown = json.dumps(value, default=str)[:80]
     if error.validator == "additionalProperties" and isinstance(value, dict):
-        allowed = list(error.schema.get("properties", {}))
+        allowed = list(schema.get("properties", {}))
         extras = sorted(k for k in value if k not in allowed)
         key = extras[0] if extras else "?"
         return Problem(f"unknown field {key!r}", code="F003", path=json_path([*error.absolute_path, key]),
@@ -140,7 +136,7 @@ def _problem(error: ValidationError, schema: Mapping[str, Any]) -> Problem:
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return Problem(f"required field {missing!r} is missing", code="F005",
                        path=json_path([*error.absolute_path, missing]))
-    if error.validator == "pattern" and error.schema.get("format") == "date":
+    if error.validator == "pattern" and schema.get("format") == "date":
         return Problem(f"{shown} is not a date written YYYY-MM-DD", code="F006", path=path)
     if error.validator == "pattern":
         return Problem(f"{shown} is not an amount: write euros with a dot and at most two decimals, "

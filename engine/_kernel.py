@@ -216,6 +216,7 @@ class Kernel:
                     operand: Any = {"$m": right.name}
                     reads.append(right.name)
                 else:
+                    assert isinstance(right, Lit)
                     operand = encode(right.value)
                 atom = {left.name: operand} if op == "==" else {_DURABLE_OP[op]: {left.name: operand}}
                 return {"$and": [*_exists(reads), atom]}

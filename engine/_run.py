@@ -99,7 +99,7 @@ _DEFAULT_LOCK = threading.Lock()
 
 
 def default_library() -> Library:
-    global _DEFAULT  # noqa: PLW0603 - one lazily built library of the bundled rulesets per process
+    global _DEFAULT
     with _DEFAULT_LOCK:
         if _DEFAULT is None:
             _DEFAULT = Library()
@@ -159,7 +159,7 @@ def _result(law: LawVersion, facts: dict[str, Any], values: dict[str, Any], outc
         value = values.get(name)
         if name in law.facts:  # an absent optional fact never makes anything unknown
             absent = isinstance(value, Unknown) and not law.facts[name].optional
-            result = value.missing if absent else frozenset()
+            result = value.missing if absent and isinstance(value, Unknown) else frozenset()
         elif isinstance(value, Unknown):
             result = value.missing
         elif value is None and name in nodes:  # never fired: its inputs were not known

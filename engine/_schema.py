@@ -64,10 +64,15 @@ def _dedupe(problems: list[Problem]) -> list[Problem]:
     return out
 
 
+def schema_of(error: ValidationError) -> dict[str, Any]:
+    """The sub-schema an error was raised by (a mapping, whatever jsonschema's typing says)."""
+    return error.schema if isinstance(error.schema, dict) else {}
+
+
 def _problem(loaded: LoadedYaml, error: ValidationError) -> Problem:
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
-        allowed = list(error.schema.get("properties", {}))
+        allowed = list(schema_of(error).get("properties", {}))
         extras = [k for k in error.instance if k not in allowed]
         if extras:
             key = extras[0]
@@ -85,9 +90,10 @@ def _value_message(error: ValidationError) -> str:
     value = error.instance
     shown = repr(str(value)) if isinstance(value, Decimal) else repr(value)
     if error.validator == "enum":
-        return f"{shown} is not one of {', '.join(map(str, error.validator_value))}"
+        allowed = error.validator_value if isinstance(error.validator_value, list) else []
+        return f"{shown} is not one of {', '.join(map(str, allowed))}"
     if error.validator == "pattern":
-        schema_desc = error.schema.get("description", "")
+        schema_desc = schema_of(error).get("description", "")
         return f"{shown} has the wrong form" + (f": {schema_desc}" if schema_desc else "")
     if error.validator == "format":
         return f"{shown} is not a valid {error.validator_value}"

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ._suggest import suggest
 from ._expr import Arith, Attr, BoolOp, Call, Compare, Comprehension, Expr, Index, Lit, Neg, Not, Pos, Ref
+from ._suggest import suggest
 
 SCALAR_TYPES = ("boolean", "integer", "number", "money", "date", "string")
 MAP_TYPES = {"money_by_year": "money", "integer_by_year": "integer"}
@@ -111,7 +111,7 @@ class TypeChecker:
         hint = suggest(name, [*self._names, *scope])
         return TypeCheckError(f"unknown name {name!r}", pos, hint, code="X003")
 
-    def _check(self, expr: Expr, scope: dict[str, Type]) -> Type:  # noqa: C901 - one case per node kind
+    def _check(self, expr: Expr, scope: dict[str, Type]) -> Type:
         match expr:
             case Lit(kind="boolean"):
                 return "boolean"
@@ -232,7 +232,7 @@ class TypeChecker:
             return isinstance(other, Lit)  # 12000 next to money is an amount in euros
         return True  # integer with number
 
-    def _call(self, expr: Call, scope: dict[str, Type]) -> Type:  # noqa: C901 - one branch per signature kind
+    def _call(self, expr: Call, scope: dict[str, Type]) -> Type:
         name, args, pos = expr.function, expr.args, expr.pos
         if name not in FUNCTIONS:
             raise TypeCheckError(f"unknown function {name!r}", pos,
@@ -268,28 +268,29 @@ class TypeChecker:
         if name == "se":
             if types[0] != "boolean":
                 raise TypeCheckError(f"the condition of se() must be a boolean, got {types[0]}", _pos_of(args[0]))
-            a, b = types[1], types[2]
-            if a != b and not ({a, b} <= set(NUMERIC) and "money" not in {a, b}):
-                if not ("money" in (a, b) and (isinstance(args[1], Lit) or isinstance(args[2], Lit))):
-                    raise TypeCheckError(f"the two branches of se() differ: {a} and {b}", pos, code="X004")
-            return a if a == b or a == "money" else b
+            then_t, else_t = types[1], types[2]
+            numeric_mix = {then_t, else_t} <= set(NUMERIC) and "money" not in {then_t, else_t}
+            money_literal = "money" in (then_t, else_t) and (isinstance(args[1], Lit) or isinstance(args[2], Lit))
+            if then_t != else_t and not numeric_mix and not money_literal:
+                raise TypeCheckError(f"the two branches of se() differ: {then_t} and {else_t}", pos, code="X004")
+            return then_t if then_t in (else_t, "money") else else_t
         if sig.variadic:
             first = types[0]
-            for t, a in zip(types, args, strict=True):
+            for t, arg in zip(types, args, strict=True):
                 if t not in (*NUMERIC, "date"):
                     raise TypeCheckError(f"{name} compares numbers, money or dates, not {_describe(t)}",
-                                         _pos_of(a))
-                if not self._comparable(first, t, args[0], a):
-                    raise TypeCheckError(f"{name} mixes {first} and {t}", _pos_of(a), code="X004")
+                                         _pos_of(arg))
+                if not self._comparable(first, t, args[0], arg):
+                    raise TypeCheckError(f"{name} mixes {first} and {t}", _pos_of(arg), code="X004")
             if sig.result == "mean":
                 if first == "date":
                     raise TypeCheckError("the mean of dates is not defined", pos)
                 return "money" if "money" in types else "number"
             return "money" if "money" in types else first
-        for t, want, a in zip(types, sig.params, args, strict=True):
+        for t, want, arg in zip(types, sig.params, args, strict=True):
             ok = (t == want) or (want == "numeric" and t in NUMERIC) or want == "any"
             if not ok:
-                raise TypeCheckError(f"{name} expects {want} here, got {_describe(t)}", _pos_of(a), code="X004")
+                raise TypeCheckError(f"{name} expects {want} here, got {_describe(t)}", _pos_of(arg), code="X004")
         return types[0] if sig.result == "same" else sig.result
 
 

@@ -93,12 +93,12 @@ def dotted(path: Path_) -> str:
 class _Loader(yaml.SafeLoader):
     """SafeLoader that refuses aliases (and so anchors' only use)."""
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(AliasEvent):
-            event = self.peek_event()
+            event = self.peek_event()  # type: ignore[no-untyped-call]
             raise yaml.MarkedYAMLError(None, None, "anchors and aliases (*name) are not allowed in rulesets",
                                        event.start_mark)
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)
 
 
 def load_yaml_text(text: str, file: str) -> LoadedYaml:

@@ -1,0 +1,134 @@
+"""The durable-rules kernel: it agrees with a plain Python evaluation of the same IR (Kleene logic,
+Decimal arithmetic), survives a stress run with flat memory, gives the sequential results from several
+threads, and its way of using durable-rules does not hit the delete_state crash."""
+
+from __future__ import annotations
+
+import random
+import resource
+import subprocess
+import sys
+import textwrap
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from population import application
+
+from engine import LawVersion, Library, evaluate
+from engine._facts import selecting_date
+from engine._kernel import _topological
+from engine._run import run_case
+from engine._values import Unknown
+
+
+def reference_outcomes(law: LawVersion, facts: dict[str, Any]) -> dict[str, Any]:
+    """Evaluate every node with the Python evaluator alone, in dependency order."""
+    from engine._facts import to_values
+
+    values: dict[str, Any] = {}
+    known = to_values(facts, law)
+    for name in law.facts:
+        values[name] = known.get(name, Unknown(frozenset({name})))
+    day = selecting_date(facts, law.selected_by)
+    for name, parameter in law.parameters.items():
+        dated = parameter.at(day)
+        values[name] = dated.value if dated and dated.value is not None else Unknown(frozenset())
+    for node in _topological([*law.derived.values(), *law.computations.values()]):
+        values[node.name] = node.evaluate(values)
+    outcomes = {}
+    for node in law.requirements:
+        value = node.evaluate(values)
+        outcomes[node.name] = None if isinstance(value, Unknown) else value
+    return outcomes
+
+
+NAMES = {True: "soddisfatto", False: "non_soddisfatto", None: "indeterminato"}
+
+
+@pytest.fixture(scope="module")
+def laws(library: Library) -> dict[str, LawVersion]:
+    return {law.version: law for law in library.versions("iscro")}
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(min_value=0, max_value=2**32 - 1), missing=st.sampled_from([0.0, 0.1, 0.4]))
+def test_native_network_agrees_with_the_python_evaluator(library: Library, seed: int, missing: float) -> None:
+    facts = application(random.Random(seed), missing_rate=missing)
+    result = evaluate(facts, family="iscro", library=library)
+    law = library.get("iscro", result.version)
+    expected = reference_outcomes(law, facts)
+    assert {r.id: r.outcome for r in result.requirements} == {k: NAMES[v] for k, v in expected.items()}
+    verdicts = set(expected.values())
+    decision = "respinto" if False in verdicts else ("indeterminato" if None in verdicts else "ammesso")
+    assert result.decision == decision
+
+
+def _rss_kib() -> int:
+    with open("/proc/self/statm") as handle:
+        pages = int(handle.read().split()[1])
+    return pages * resource.getpagesize() // 1024
+
+
+@pytest.mark.slow
+def test_stress_100k_random_applications_memory_flat(laws: dict[str, LawVersion]) -> None:
+    """100,000 evaluations in one process (the benchmark runs a million): no crash, memory flat."""
+    rng = random.Random(20241)
+    cases = [application(rng, first_year=2024, last_year=2026, missing_rate=0.05) for _ in range(2000)]
+    law = laws["2024"]
+    days = [selecting_date(c, "data_domanda") for c in cases]
+    decisions: dict[str, int] = {}
+    for i in range(10_000):  # warm up caches and allocator
+        run_case(law, cases[i % 2000], days[i % 2000])
+    before = _rss_kib()
+    for i in range(100_000):
+        result = run_case(law, cases[i % 2000], days[i % 2000])
+        decisions[result.decision] = decisions.get(result.decision, 0) + 1
+    growth = _rss_kib() - before
+    assert set(decisions) == {"ammesso", "respinto", "indeterminato"}
+    assert growth < 8 * 1024, f"resident memory grew by {growth} KiB over 100,000 evaluations"
+
+
+def test_threads_give_the_sequential_results(library: Library) -> None:
+    rng = random.Random(7)
+    cases = [application(rng) for _ in range(400)]
+    sequential = [evaluate(c, family="iscro", library=library).to_json() for c in cases]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        parallel = list(pool.map(lambda c: evaluate(c, family="iscro", library=library).to_json(), cases))
+    assert parallel == sequential
+
+
+def test_adapter_path_survives_a_dirtied_heap(tmp_path: Any) -> None:
+    """The DESIGN.md repro crashes in delete_state after dirtying the heap; the adapter never calls it.
+    Run the adapter's own path, on a dirtied heap, on cases that match no rule and that every rule refuses."""
+    script = textwrap.dedent("""
+        junk = [bytearray(b"\\xab") * 1000 for _ in range(100)]
+        del junk
+        from engine import evaluate
+        cases = [
+            {"data_domanda": "2024-09-10"},
+            {"data_domanda": "2024-09-10", "iscritto_gestione_separata": False, "titolare_pensione_diretta": True,
+             "assicurato_altra_forma_obbligatoria": True, "percettore_assegno_inclusione": True,
+             "percettore_naspi": True, "regolarita_contributiva": False,
+             "data_apertura_partita_iva": "2024-01-01",
+             "reddito_lavoro_autonomo": {"2021": "1.00", "2022": "1.00", "2023": "99999.00"},
+             "reddito_dichiarato": {"2023": "99999.00"},
+             "prestazioni_iscro_precedenti": [{"data_inizio": "2024-01-01"}]},
+        ]
+        for i in range(2000):
+            junk = [bytearray(b"\\xcd") * (i % 97 + 1) for _ in range(20)]
+            del junk
+            assert evaluate(cases[i % 2], family="iscro").decision in ("indeterminato", "respinto")
+        print("survived")
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "survived"
+
+
+def test_same_facts_give_byte_identical_json(library: Library) -> None:
+    facts = application(random.Random(3))
+    first = evaluate(facts, family="iscro", library=library).to_json()
+    assert all(evaluate(facts, family="iscro", library=Library()).to_json() == first for _ in range(3))
