@@ -131,16 +131,35 @@ class Kernel:
         for node in [*order, *law.requirements]:
             if node.kind == "requirement" or node.type == "boolean":
                 conditions[node.name] = self._boolean_rules(node.expr)
-        reads: dict[str, frozenset[str]] = {s.name: s.reads for s in self._synthetic.values()}
+        # "Computed" values are worked out in Python by their rule's action (non-boolean derived values,
+        # computations, and the synthetic parts of conditions); boolean ones are decided by the network.
+        computed: dict[str, Node | _Synthetic] = {n.name: n for n in order if n.name not in conditions}
+        computed.update(self._synthetic)
+        reads: dict[str, frozenset[str]] = {name: node.reads for name, node in computed.items()}
         for node in [*order, *law.requirements]:
-            extra = frozenset(self._synthetic_in(conditions[node.name][0])) if node.name in conditions else frozenset()
-            reads[node.name] = node.reads | extra
+            if node.name in conditions:
+                reads[node.name] = node.reads | frozenset(self._synthetic_in(conditions[node.name][0]))
+        # A computed value's action first computes, on demand, the computed values it reads; so its rule
+        # waits only for the facts (and network-decided values) it needs transitively.
+        self._inputs: dict[str, tuple[str, ...]] = {}
+        needs: dict[str, frozenset[str]] = {}
+
+        def needed(name: str) -> frozenset[str]:
+            if name not in needs:
+                direct = reads.get(name, frozenset())
+                out: set[str] = set()
+                for read in direct:
+                    out |= needed(read) if read in computed else {read}
+                needs[name] = frozenset(out)
+            return needs[name]
+
         levels: dict[str, int] = {}
 
         def level(name: str) -> int:
-            """The level at which the rule of ``name`` fires: when everything it reads is known."""
+            """The level at which the rule of ``name`` fires: when everything it waits for is known."""
             if name not in levels:
-                levels[name] = max((available(r) for r in reads[name]), default=0)
+                waits = needed(name) if name in computed else reads[name]
+                levels[name] = max((available(r) for r in waits), default=0)
             return levels[name]
 
         def available(name: str) -> int:
@@ -150,18 +169,20 @@ class Kernel:
             level(name)
         decision_level = max((levels[r.name] for r in law.requirements), default=0) + 1
         self.levels = max([decision_level, *levels.values()]) + 1
+        self.node_levels = levels
+        waited_for = {r for name in computed for r in needed(name)}
+        self.native_reads = self._native_names(conditions) | frozenset(waited_for)
 
-        for synthetic in self._synthetic.values():
-            self._add_rule(levels[synthetic.name], None, self._compute(synthetic))
+        for name, node in computed.items():
+            chain = [d for d in _transitive(name, reads, computed) if d != name]
+            required = sorted(r for r in needed(name) if not self._is_optional(r))
+            self._add_rule(levels[name], {"$and": _exists(required)} if required else None,
+                           self._compute(node, tuple(chain), {n: computed[n].evaluate for n in chain}))
         for node in order:
             if node.name in conditions:
                 true_rule, false_rule = conditions[node.name]
                 self._add_rule(levels[node.name], true_rule, self._set_value(node.name, True))
                 self._add_rule(levels[node.name], false_rule, self._set_value(node.name, False))
-            else:
-                required = [r for r in sorted(node.reads) if not self._is_optional(r)]
-                self._add_rule(levels[node.name], {"$and": _exists(required)} if required else None,
-                               self._compute(node))
         for node in law.requirements:
             true_rule, false_rule = conditions[node.name]
             key = self._requirement_keys[node.name]
@@ -171,7 +192,12 @@ class Kernel:
         self._add_rule(decision_level, {"$and": [{k: True} for k in keys]}, self._decide("ammesso"))
         self._add_rule(decision_level, {"$or": [{k: False} for k in keys]}, self._decide("respinto"))
         self.order = order
-        self.node_levels = levels
+
+    def _native_names(self, conditions: dict[str, tuple[Any, Any]]) -> frozenset[str]:
+        """Names that some rule of the network reads (so their values must travel in the facts)."""
+        text = json.dumps(list(conditions.values()))
+        names = set(self._native_types) | set(self._synthetic)
+        return frozenset(n for n in names if f'"{n}"' in text)
 
     def _is_optional(self, name: str) -> bool:
         fact = self._law.facts.get(name)
@@ -242,16 +268,22 @@ class Kernel:
     # Each action receives the case's values, the list of JSON fragments that the next level's fact will
     # carry, and the outcome being built.
 
-    @staticmethod
-    def _compute(node: Node | _Synthetic) -> Action:
-        evaluate = node.evaluate
+    def _compute(self, node: Node | _Synthetic, chain: tuple[str, ...],
+                 evaluators: dict[str, Evaluator]) -> Action:
+        """The action of a computed value: compute what it reads (if not yet done), then itself."""
         name = node.name
+        evaluate = node.evaluate
+        steps = [(dep, evaluators[dep], dep in self.native_reads) for dep in chain]
+        steps.append((name, evaluate, name in self.native_reads))
 
         def action(values: dict[str, Any], fragments: list[str], outcome: Outcome) -> None:
-            value = evaluate(values)
-            values[name] = value
-            if not isinstance(value, Unknown):
-                fragments.append(fragment(name, value))
+            for dep, run, travels in steps:
+                if dep in values:
+                    continue
+                value = run(values)
+                values[dep] = value
+                if travels and value.__class__ is not Unknown:
+                    fragments.append(fragment(dep, value))
 
         return action
 
@@ -294,7 +326,8 @@ class Kernel:
     def run(self, values: dict[str, Any]) -> Outcome:
         """Evaluate one case. ``values`` holds facts and parameters (Unknown when not known)."""
         outcome = Outcome(values=values, requirements=dict.fromkeys(self._requirement_keys), decision="indeterminato")
-        fragments = [fragment(k, v) for k, v in values.items() if not isinstance(v, Unknown)]
+        reads = self.native_reads
+        fragments = [fragment(k, v) for k, v in values.items() if k in reads and v.__class__ is not Unknown]
         with self._lock:
             try:
                 for level in range(self.levels):
@@ -315,16 +348,33 @@ class Kernel:
                 state = result[1]
                 started = _durable.start_action_for_state(handle, state)
                 message = started[1] if started else None
+                actions = self._actions
+                complete = _durable.complete_and_start_action
                 while message:
-                    rule = message[2:message.index('"', 2)]
-                    self._actions[rule](values, fragments, outcome)
-                    message = _durable.complete_and_start_action(handle, state)
+                    actions[message[2:message.index('"', 2)]](values, fragments, outcome)
+                    message = complete(handle, state)
         finally:
             _durable.retract_fact(handle, f'{{"id":{fact_id},"sid":"0"}}')
 
 
 def _exists(names: list[str]) -> list[dict[str, Any]]:
     return [{"$ex": {name: 1}} for name in names]
+
+
+def _transitive(name: str, reads: dict[str, frozenset[str]], computed: dict[str, Any]) -> list[str]:
+    """``name`` and the computed values it reads, transitively, in the order they must be computed."""
+    out: list[str] = []
+
+    def visit(current: str) -> None:
+        if current in out:
+            return
+        for read in sorted(reads.get(current, ())):
+            if read in computed:
+                visit(read)
+        out.append(current)
+
+    visit(name)
+    return out
 
 
 def _topological(nodes: list[Node]) -> list[Node]:

@@ -132,37 +132,78 @@ def evaluate(facts: Mapping[str, Any] | str | bytes, *, family: str | None = Non
     return run_case(law, data, day, forced=version is not None)
 
 
+class _TracePlan:
+    """What every result of one law version shares, worked out once: sources, sorted dependencies,
+    labels, the parameter records of each dated value."""
+
+    def __init__(self, law: LawVersion) -> None:
+        self.law = law
+        self.nodes = {n.name: n for n in law.nodes() if n.kind != "requirement"}
+        self.node_sources = {name: tuple(law.sources[s] for s in n.sources) for name, n in self.nodes.items()}
+        self.requirements = [
+            (node, tuple(sorted(law.dependencies(node.name))), tuple(law.sources[s] for s in node.sources))
+            for node in law.requirements
+        ]
+        self.optional = frozenset(name for name, fact in law.facts.items() if fact.optional)
+        self.fact_names = tuple(law.facts)
+        self.notes = tuple(NoteResult(n.id, n.text, tuple(law.sources[s] for s in n.sources), n.unconfirmed)
+                           for n in law.notes)
+        self.labels = {name: fact.label for name, fact in law.facts.items()}
+        self.labels.update({name: p.label for name, p in law.parameters.items()})
+        self.labels.update({node.name: node.label for node in law.nodes()})
+        self.parameters: dict[str, list[tuple[Any, ParameterUse]]] = {}
+        for name, parameter in law.parameters.items():
+            self.parameters[name] = [
+                (dated, ParameterUse(name, parameter.label, dated.value if dated.value is not None else Unknown(
+                    frozenset()), dated.valid_from, dated.valid_to, tuple(law.sources[s] for s in dated.sources),
+                    dated.unconfirmed))
+                for dated in parameter.values
+            ]
+        self.absent_parameter = {name: ParameterUse(name, p.label, Unknown(frozenset()), None, None, (), None)
+                                 for name, p in law.parameters.items()}
+
+    def parameter(self, name: str, day: dt.date) -> ParameterUse:
+        for dated, use in self.parameters[name]:
+            if dated.valid_from <= day and (dated.valid_to is None or day <= dated.valid_to):
+                return use
+        return self.absent_parameter[name]
+
+
+def _plan(law: LawVersion) -> _TracePlan:
+    plan = law.__dict__.get("_trace_plan")
+    if plan is None:
+        plan = _TracePlan(law)
+        law.__dict__["_trace_plan"] = plan
+    return plan
+
+
 def run_case(law: LawVersion, data: Mapping[str, Any], day: dt.date, *, forced: bool = False) -> Result:
+    """Evaluate validated facts under ``law`` on ``day`` (the selecting date) and build the trace."""
+    plan = _plan(law)
     facts = to_values(data, law)
-    values: dict[str, Any] = {}
-    for name in law.facts:
-        values[name] = facts.get(name, Unknown(frozenset({name})))
-    used: dict[str, ParameterUse] = {}
-    for name, parameter in law.parameters.items():
-        dated = parameter.at(day)
-        value = dated.value if dated is not None and dated.value is not None else Unknown(frozenset())
-        values[name] = value
-        used[name] = ParameterUse(
-            name, parameter.label, value, dated.valid_from if dated else None, dated.valid_to if dated else None,
-            tuple(law.sources[s] for s in dated.sources) if dated else (), dated.unconfirmed if dated else None)
+    values: dict[str, Any] = {name: facts[name] if name in facts else Unknown(frozenset((name,)))
+                              for name in plan.fact_names}
+    used = {name: plan.parameter(name, day) for name in plan.parameters}
+    for name, use in used.items():
+        values[name] = use.value
     outcome = kernel_for(law).run(values)
-    return _result(law, facts, values, outcome.requirements, outcome.decision, used, day, forced)
+    return _result(plan, values, outcome.requirements, outcome.decision, used, day, forced)
 
 
-def _result(law: LawVersion, facts: dict[str, Any], values: dict[str, Any], outcomes: dict[str, bool | None],
-            decision: str, used: dict[str, ParameterUse], day: dt.date, forced: bool) -> Result:
+def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool | None], decision: str,
+            used: dict[str, ParameterUse], day: dt.date, forced: bool) -> Result:
+    law = plan.law
+    nodes = plan.nodes
     missing_memo: dict[str, frozenset[str]] = {}
 
     def missing(name: str) -> frozenset[str]:
+        """The missing facts behind an unknown value (an absent optional fact never counts)."""
         if name in missing_memo:
             return missing_memo[name]
         value = values.get(name)
-        if name in law.facts:  # an absent optional fact never makes anything unknown
-            absent = isinstance(value, Unknown) and not law.facts[name].optional
-            result = value.missing if absent and isinstance(value, Unknown) else frozenset()
-        elif isinstance(value, Unknown):
-            result = value.missing
-        elif value is None and name in nodes:  # never fired: its inputs were not known
+        if value.__class__ is Unknown:
+            result = frozenset() if name in plan.optional else value.missing
+        elif value is None and name in nodes:  # its rule never fired: its inputs were not known
             result = frozenset().union(*(missing(r) for r in nodes[name].reads))
             values[name] = Unknown(result)
         else:
@@ -170,45 +211,33 @@ def _result(law: LawVersion, facts: dict[str, Any], values: dict[str, Any], outc
         missing_memo[name] = result
         return result
 
-    nodes = {n.name: n for n in law.nodes() if n.kind != "requirement"}
     for name in nodes:
-        missing(name)
+        if name not in values:
+            missing(name)
     requirements = []
     decision_missing: set[str] = set()
-    for node in law.requirements:
+    for node, needed, sources in plan.requirements:
         verdict = outcomes.get(node.name)
-        needed = law.dependencies(node.name)
-        lacking: frozenset[str] = frozenset()
+        lacking: tuple[str, ...] = ()
         if verdict is None:
-            lacking = frozenset().union(*(missing(r) for r in node.reads))
-            decision_missing |= lacking
+            gap = frozenset().union(*(missing(r) for r in node.reads))
+            decision_missing |= gap
+            lacking = tuple(sorted(gap))
         requirements.append(RequirementResult(
-            id=node.name, title=node.label, outcome=OUTCOME_NAMES[verdict], condition=node.text,
-            sources=tuple(law.sources[s] for s in node.sources),
-            values={n: values[n] for n in sorted(needed) if n in values},
-            missing=tuple(sorted(lacking)), unconfirmed=node.unconfirmed, template=node.template or ""))
-    computed = {
-        name: ComputedValue(name, node.label, node.kind, values[name], node.text,
-                            tuple(law.sources[s] for s in node.sources), node.unconfirmed)
-        for name, node in nodes.items()
-    }
-    outputs = {name: values[name] for name in law.outputs}
-    notes = tuple(NoteResult(n.id, n.text, tuple(law.sources[s] for s in n.sources), n.unconfirmed)
-                  for n in law.notes) if decision == "ammesso" else ()
+            id=node.name, title=node.label, outcome=OUTCOME_NAMES[verdict], condition=node.text, sources=sources,
+            values={n: values[n] for n in needed if n in values}, missing=lacking, unconfirmed=node.unconfirmed,
+            template=node.template or ""))
+    computed = {name: ComputedValue(name, node.label, node.kind, values[name], node.text, plan.node_sources[name],
+                                    node.unconfirmed)
+                for name, node in nodes.items()}
     return Result(
         family=law.family, version=law.version, title=law.title, ruleset_sha256=law.sha256,
         engine_version=__version__, selected_by=law.selected_by, selecting_date=day, forced_version=forced,
         decision=decision, requirements=tuple(requirements), values=computed, parameters=used,
-        facts={name: values[name] for name in law.facts},
-        outputs=outputs, missing_facts=tuple(sorted(decision_missing)) if decision == "indeterminato" else (),
-        notes=notes, labels=_labels(law))
-
-
-def _labels(law: LawVersion) -> dict[str, str]:
-    labels = {name: fact.label for name, fact in law.facts.items()}
-    labels.update({name: p.label for name, p in law.parameters.items()})
-    labels.update({node.name: node.label for node in law.nodes()})
-    return labels
+        facts={name: values[name] for name in plan.fact_names},
+        outputs={name: values[name] for name in law.outputs},
+        missing_facts=tuple(sorted(decision_missing)) if decision == "indeterminato" else (),
+        notes=plan.notes if decision == "ammesso" else (), labels=plan.labels)
 
 
 __all__ = ["Library", "Problem", "evaluate"]
