@@ -173,11 +173,11 @@ class Kernel:
         waited_for = {r for name in computed for r in needed(name)}
         self.native_reads = self._native_names(conditions) | frozenset(waited_for)
 
-        for name, node in computed.items():
+        for name, value_node in computed.items():
             chain = [d for d in _transitive(name, reads, computed) if d != name]
             required = sorted(r for r in needed(name) if not self._is_optional(r))
             self._add_rule(levels[name], {"$and": _exists(required)} if required else None,
-                           self._compute(node, tuple(chain), {n: computed[n].evaluate for n in chain}))
+                           self._compute(value_node, tuple(chain), {n: computed[n].evaluate for n in chain}))
         for node in order:
             if node.name in conditions:
                 true_rule, false_rule = conditions[node.name]
