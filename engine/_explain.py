@@ -22,8 +22,9 @@ from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateNotF
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from ._compile import Source
 from ._resources import explanations_dir
-from ._trace import ParameterUse, Result
+from ._trace import ComputedValue, NoteResult, ParameterUse, RequirementResult, Result
 from ._values import Unknown
 from .errors import Problem, TemplateError
 
@@ -39,7 +40,12 @@ def euro(value: Any) -> str:
     """``687,50 €``: Babel's Italian currency format, with a plain space."""
     if isinstance(value, Unknown) or value is None:
         return NOT_KNOWN
-    text: str = _CURRENCY.apply(Decimal(value), _LOCALE, currency="EUR")
+    return _euro(Decimal(value))
+
+
+@lru_cache(maxsize=65536)
+def _euro(value: Decimal) -> str:
+    text: str = _CURRENCY.apply(value, _LOCALE, currency="EUR")
     return text.replace(_NBSP, " ")
 
 
@@ -50,6 +56,7 @@ def numero(value: Any) -> str:
     return text
 
 
+@lru_cache(maxsize=1024)
 def percentuale(value: Any) -> str:
     if isinstance(value, Unknown) or value is None:
         return NOT_KNOWN
@@ -83,20 +90,34 @@ def da_verificare(parameter: ParameterUse) -> str:
     return f" (valore da verificare: {parameter.unconfirmed})" if parameter.unconfirmed else ""
 
 
+_TRACE_TYPES = (Result, RequirementResult, ParameterUse, ComputedValue, NoteResult, Source)
+
+
+class _TraceSandbox(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with a fast path for the engine's own frozen trace records: their public
+    attributes are plain data (or pure methods such as ``Result.label``). Every other object, strings and
+    containers included, goes through the full sandbox checks, so ``''.__class__`` stays refused."""
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if obj.__class__ in _TRACE_TYPES:
+            return not attr.startswith("_")
+        return bool(super().is_safe_attribute(obj, attr, value))
+
+
 class Explainer:
     """Renders results of one family into Italian. Build one per template folder and reuse it."""
 
     def __init__(self, root: str | Path | None = None) -> None:
         self._root = Path(root) if root is not None else explanations_dir() / "it"
-        self._environments: dict[tuple[str, str], ImmutableSandboxedEnvironment] = {}
+        self._environments: dict[tuple[str, str], _TraceSandbox] = {}
         self._lock = threading.Lock()
 
-    def environment(self, family: str, version: str) -> ImmutableSandboxedEnvironment:
+    def environment(self, family: str, version: str) -> _TraceSandbox:
         key = (family, version)
         with self._lock:
             if key not in self._environments:
                 folders = [self._root / family / version, self._root / family]
-                env = ImmutableSandboxedEnvironment(
+                env = _TraceSandbox(
                     loader=ChoiceLoader([FileSystemLoader(str(f)) for f in folders if f.is_dir()]),
                     undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
                     keep_trailing_newline=False, auto_reload=False)
