@@ -268,6 +268,8 @@ class _Compiler:
         if value is None:
             return None
         try:
+            if ptype == "number" and isinstance(value, str) and value.endswith("%"):
+                return _decimal(value[:-1].strip()) / 100  # "70%" is 0.70
             if ptype in ("money", "number"):
                 number = _decimal(value)
                 if ptype == "money" and number != number.quantize(Decimal("0.01")):
@@ -311,29 +313,30 @@ class _Compiler:
         except TypeCheckError as exc:
             self._expression_problem(path, exc.message, exc.pos.line, exc.pos.column, exc.code, exc.hint)
             return None
+        except RecursionError:
+            self._expression_problem(path, "the expression is nested too deeply", 1, 1, "X001",
+                                     "split it into derived values")
+            return None
         if not (got == expected or (expected == "number" and got == "integer")):
             self._expression_problem(path, f"the formula yields {got}, but {expected} is declared", 1, 1,
                                      "X004", None)
             return None
-        return expr, compile_expression(expr)
+        try:
+            return expr, compile_expression(expr)
+        except RecursionError:
+            self._expression_problem(path, "the expression is nested too deeply", 1, 1, "X001",
+                                     "split it into derived values")
+            return None
 
     def _expression_problem(self, path: tuple[Any, ...], message: str, line: int, column: int, code: str,
                             hint: str | None) -> None:
-        """Point at the spot inside the expression: same YAML line for one-line scalars."""
-        mark = self.loaded.mark(path)
-        raw_line = self.loaded.source_line(mark.line) if mark else None
-        if mark and raw_line is not None and line == 1:
-            value_text = raw_line[mark.column - 1:]
-            quote = value_text[:1] if value_text[:1] in "\"'" else ""
-            problem = Problem(message, code=code, file=self.loaded.file, line=mark.line,
-                              column=mark.column + len(quote) + column - 1, hint=hint, source_line=raw_line)
-        elif mark:
-            block_line = mark.line + line  # block scalars start on the next line
-            problem = Problem(message, code=code, file=self.loaded.file, line=block_line, column=column, hint=hint,
-                              source_line=self.loaded.source_line(block_line))
-        else:  # pragma: no cover - every node has a mark
-            problem = Problem(message, code=code, file=self.loaded.file, hint=hint)
-        self.problems.append(problem)
+        """Record a problem at a spot inside an expression, located in the YAML file."""
+        where = locate_in_scalar(self.loaded, path, line, column)
+        if where is None:  # pragma: no cover - every scalar has a mark
+            self.problems.append(Problem(message, code=code, file=self.loaded.file, hint=hint))
+            return
+        self.problems.append(Problem(message, code=code, file=self.loaded.file, line=where[0], column=where[1],
+                                     hint=hint, source_line=self.loaded.source_line(where[0])))
 
     def _formula(self, name: str, kind: str, spec: dict[str, Any], path: tuple[Any, ...],
                  checker: TypeChecker) -> Node | None:
@@ -402,6 +405,58 @@ class _Compiler:
         for node in nodes:
             if node.kind != "requirement":
                 visit(node.name, [])
+
+
+def locate_in_scalar(loaded: LoadedYaml, path: tuple[Any, ...], line: int, column: int) -> tuple[int, int] | None:
+    """The file line and column of (``line``, ``column``) inside the text of the YAML scalar at ``path``.
+
+    Plain and quoted scalars, folded (``>``) and literal (``|``) blocks are handled: a folded scalar's
+    lines are joined by single spaces, a literal block keeps them.
+    """
+    mark = loaded.mark(path)
+    if mark is None:
+        return None
+    style = loaded.styles.get(path)
+    lines = loaded.text.splitlines()
+    segments: list[tuple[int, int, str]] = []  # (file line, 0-based column, text) in the scalar's order
+    if style in ("|", ">"):
+        number = mark.line + 1
+        indent: int | None = None
+        while number <= len(lines):
+            raw = lines[number - 1]
+            if raw.strip():
+                current = len(raw) - len(raw.lstrip(" "))
+                if indent is None:
+                    indent = current
+                elif current < indent:
+                    break
+                segments.append((number, indent, raw[indent:]))
+            number += 1
+    else:
+        quote = 1 if style in ("'", '"') else 0
+        first = lines[mark.line - 1] if mark.line <= len(lines) else ""
+        segments.append((mark.line, mark.column - 1 + quote, first[mark.column - 1 + quote:]))
+        number = mark.line + 1
+        while number <= len(lines) and lines[number - 1].startswith(" " * mark.column) and lines[number - 1].strip():
+            raw = lines[number - 1]
+            stripped = raw.lstrip(" ")
+            if ":" in stripped.split(" ")[0] and style is None:
+                break
+            segments.append((number, len(raw) - len(stripped), stripped))
+            number += 1
+    if not segments:
+        return mark.line, mark.column
+    if style == "|":
+        index = min(line, len(segments)) - 1
+        file_line, start, _ = segments[index]
+        return file_line, start + column
+    offset = column - 1
+    for file_line, start, text in segments:
+        if offset <= len(text):
+            return file_line, start + offset + 1
+        offset -= len(text) + 1
+    file_line, start, text = segments[-1]
+    return file_line, start + len(text) + 1
 
 
 def _date(value: Any) -> dt.date | None:

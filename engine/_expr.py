@@ -251,6 +251,8 @@ def parse_expression(text: str) -> Expr:
     _check_nesting(text)
     try:
         tree = _parser().parse(text)
+    except RecursionError:
+        raise ParseError(f"the expression is nested too deeply (over {MAX_EXPRESSION_DEPTH} levels)", 1, 1) from None
     except UnexpectedCharacters as exc:
         offset = exc.pos_in_stream or 0
         char = text[offset] if offset < len(text) else ""
@@ -273,8 +275,10 @@ def parse_expression(text: str) -> Expr:
         raise ParseError(f"unexpected {got}; expected {expected}", line, column) from None
     except UnexpectedInput as exc:  # pragma: no cover - the three subclasses above are exhaustive
         raise ParseError("syntax error", getattr(exc, "line", 1), getattr(exc, "column", 1)) from None
-    result = _ToIR().transform(tree)
-    return result
+    try:
+        return _ToIR().transform(tree)
+    except RecursionError:
+        raise ParseError(f"the expression is nested too deeply (over {MAX_EXPRESSION_DEPTH} levels)", 1, 1) from None
 
 
 def _end_position(text: str) -> tuple[int, int]:

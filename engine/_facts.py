@@ -44,8 +44,16 @@ def parse_facts_json(text: str | bytes, *, source: str | None = None) -> dict[st
     def reject_constant(name: str) -> Any:
         raise ValueError(f"{name} is not a number JSON allows")
 
+    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise ValueError(f"duplicate key {key!r}: JSON would silently keep only the last")
+            out[key] = value
+        return out
+
     try:
-        data = json.loads(text, parse_float=Decimal, parse_constant=reject_constant)
+        data = json.loads(text, parse_float=Decimal, parse_constant=reject_constant, object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as exc:
         raise FactsError([Problem(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
                                   code="F001", path="$")], source=source) from None
@@ -58,6 +66,29 @@ def parse_facts_json(text: str | bytes, *, source: str | None = None) -> dict[st
         raise FactsError([Problem(f"the facts must be a JSON object, got {type(data).__name__}", code="F002",
                                   path="$")], source=source)
     return data
+
+
+def normalise_python_facts(data: Mapping[str, Any], *, source: str | None = None) -> dict[str, Any]:
+    """Facts given as Python objects: floats become the Decimal they print as (0.1 stays 0.1); NaN and
+    infinities are refused, as in JSON text."""
+    problems: list[Problem] = []
+
+    def convert(value: Any, path: str) -> Any:
+        if isinstance(value, float):
+            if value != value or value in (float("inf"), float("-inf")):
+                problems.append(Problem(f"{value} is not a number JSON allows", code="F002", path=path))
+                return None
+            return Decimal(repr(value))
+        if isinstance(value, dict):
+            return {k: convert(v, f"{path}.{k}") for k, v in value.items()}
+        if isinstance(value, list):
+            return [convert(v, f"{path}[{i}]") for i, v in enumerate(value)]
+        return value
+
+    converted: dict[str, Any] = convert(dict(data), "$")
+    if problems:
+        raise FactsError(problems, source=source)
+    return converted
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -89,12 +120,14 @@ def json_path(parts: Any) -> str:
     return out
 
 
-def validate_facts(data: Mapping[str, Any], schema_name: str, *, source: str | None = None) -> None:
-    """Raise FactsError listing every way ``data`` breaks the facts schema."""
+def validate_facts(data: Mapping[str, Any], schema_name: str, *, source: str | None = None,
+                   directory: str | None = None) -> None:
+    """Raise FactsError listing every way ``data`` breaks the facts schema (read from ``directory``, by default
+    the bundled schemas folder)."""
     if _depth(data, MAX_DEPTH) > MAX_DEPTH:
         raise FactsError([Problem(f"the document is nested deeper than {MAX_DEPTH} levels", code="F007",
                                   path="$")], source=source)
-    validator = validator_for(schema_name)
+    validator = validator_for(schema_name, directory)
     schema = validator.schema if isinstance(validator.schema, dict) else {}
     problems = _money_problems(data, schema)
     try:
@@ -105,7 +138,7 @@ def validate_facts(data: Mapping[str, Any], schema_name: str, *, source: str | N
         if not problems:  # pragma: no cover - the two validators agree on our schemas (tests check both)
             problems.append(Problem(fast.message, code="F002", path="$"))
     if problems:
-        unique = {(p.path, p.message): p for p in problems}
+        unique = {(p.path, p.code): p for p in problems}
         raise FactsError(sorted(unique.values(), key=lambda p: p.path or ""), source=source)
 
 
@@ -151,6 +184,8 @@ def _problem(error: ValidationError) -> Problem:
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return Problem(f"required field {missing!r} is missing", code="F005",
                        path=json_path([*error.absolute_path, missing]))
+    if "propertyNames" in error.schema_path:  # a key of a by-year mapping
+        return Problem(f"{shown} is not a year (YYYY)", code="F002", path=f"{path}.{error.instance}")
     if error.validator == "pattern" and schema.get("format") == "date":
         return Problem(f"{shown} is not a date written YYYY-MM-DD", code="F006", path=path)
     if error.validator == "pattern":
@@ -164,8 +199,11 @@ def _problem(error: ValidationError) -> Problem:
         return Problem(f"{shown} should be {expected}", code="F002", path=path)
     if error.validator == "propertyNames":
         return Problem(f"{shown} is not a year (YYYY)", code="F002", path=path)
-    if error.validator in ("maxItems", "maxProperties", "maximum", "minimum"):
-        return Problem(f"{shown}: {error.message}", code="F007", path=path)
+    if error.validator in ("maxItems", "maxProperties"):
+        return Problem(f"too many entries: at most {error.validator_value}", code="F007", path=path)
+    if error.validator in ("maximum", "minimum"):
+        return Problem(f"{shown} is out of range ({error.validator} {error.validator_value})", code="F007",
+                       path=path)
     return Problem(error.message, code="F002", path=path)
 
 

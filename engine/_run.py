@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from ._compile import LawVersion, load_ruleset
-from ._facts import parse_facts_json, selecting_date, to_values, validate_facts
+from ._facts import normalise_python_facts, parse_facts_json, selecting_date, to_values, validate_facts
 from ._kernel import Kernel
 from ._resources import rulesets_dir
+from ._schema import load_schema
 from ._trace import (
     OUTCOME_NAMES,
     ComputedValue,
@@ -90,8 +91,24 @@ class Library:
             matches.append(family)
         if len(matches) == 1:
             return matches[0]
+        families = self._all()
+        if not matches and len(families) == 1:
+            return next(iter(families))  # the only family: its facts errors say what is wrong
+        if not matches:  # the family whose schema knows most of the fields, when only one does
+            overlap = {family: len(set(facts) & set(_properties(laws[0].facts_schema)))
+                       for family, laws in families.items()}
+            best = max(overlap.values())
+            leaders = [family for family, count in overlap.items() if count == best]
+            if best and len(leaders) == 1:
+                return leaders[0]
         raise VersionSelectionError("cannot tell which family these facts are for; name it (--family "
                                     f"{'|'.join(self.families())})")
+
+
+def _properties(schema_name: str) -> list[str]:
+    schema = load_schema(schema_name)
+    properties = schema.get("properties", {})
+    return list(properties) if isinstance(properties, dict) else []
 
 
 _DEFAULT: Library | None = None
@@ -122,7 +139,10 @@ def evaluate(facts: Mapping[str, Any] | str | bytes, *, family: str | None = Non
     Raises FactsError for bad facts and VersionSelectionError when no version governs the date.
     """
     library = library or default_library()
-    data = parse_facts_json(facts, source=source) if isinstance(facts, str | bytes) else dict(facts)
+    if isinstance(facts, str | bytes):
+        data = parse_facts_json(facts, source=source)
+    else:
+        data = normalise_python_facts(facts, source=source)
     if family is None:
         family = library.guess_family(data)
     laws = library.versions(family)

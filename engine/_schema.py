@@ -47,10 +47,19 @@ def jsonable(value: Any) -> Any:
 
 def check_ruleset_schema(loaded: LoadedYaml) -> None:
     """Raise RulesetSchemaError listing every schema violation, most relevant first."""
-    validator = validator_for("ruleset.schema.json")
-    errors = list(validator.iter_errors(jsonable(loaded.data)))
-    if errors:
-        raise RulesetSchemaError(_dedupe([_problem(loaded, e) for e in errors]))
+    problems = schema_problems(loaded, "ruleset.schema.json")
+    if problems:
+        raise RulesetSchemaError(problems)
+
+
+def schema_problems(loaded: LoadedYaml, schema_name: str) -> list[Problem]:
+    """Every way ``loaded`` breaks the bundled schema ``schema_name``, located in the YAML, in line order."""
+    validator = validator_for(schema_name)
+    problems: list[Problem] = []
+    for error in validator.iter_errors(jsonable(loaded.data)):
+        found = _problem(loaded, error)
+        problems.extend(found if isinstance(found, list) else [found])
+    return _dedupe(problems)
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
@@ -69,15 +78,15 @@ def schema_of(error: ValidationError) -> dict[str, Any]:
     return error.schema if isinstance(error.schema, dict) else {}
 
 
-def _problem(loaded: LoadedYaml, error: ValidationError) -> Problem:
+def _problem(loaded: LoadedYaml, error: ValidationError) -> Problem | list[Problem]:
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = list(schema_of(error).get("properties", {}))
         extras = [k for k in error.instance if k not in allowed]
         if extras:
-            key = extras[0]
-            hint = suggest(key, allowed) or f"allowed keys: {', '.join(allowed)}"
-            return loaded.problem((*path, key), f"unknown key {key!r}", code="S002", key=True, hint=hint)
+            return [loaded.problem((*path, key), f"unknown key {key!r}", code="S002", key=True,
+                                   hint=suggest(key, allowed) or f"allowed keys: {', '.join(allowed)}")
+                    for key in extras]
     if error.validator == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else error.message
         return loaded.problem(path, f"missing required key {missing!r}", code="S003", key=True)

@@ -83,6 +83,11 @@ FUNCTIONS: dict[str, Signature] = {
     "anni_compiuti": Signature(("date", "date"), "integer",
                                doc="gli anni interi compiuti tra due date (29 febbraio: si compie il 1° marzo)"),
     "giorni_tra": Signature(("date", "date"), "integer", doc="i giorni dalla prima alla seconda data"),
+    "inizio_mese": Signature(("date",), "date", doc="il primo giorno del mese della data"),
+    "settimane": Signature(("date", "date"), "integer",
+                           doc="le settimane del periodo da-a, estremi inclusi: i giorni diviso 7 arrotondato per "
+                               "eccesso (blocchi di 7 giorni contati da 'da'; una settimana iniziata conta intera); "
+                               "0 se 'a' è prima di 'da'"),
     "definito": Signature(("any",), "boolean",
                           doc="vero se un fatto facoltativo o un parametro ha un valore"),
     "se": Signature(("boolean", "any", "any"), "branch", doc="se(condizione, allora, altrimenti)"),
@@ -90,6 +95,8 @@ FUNCTIONS: dict[str, Signature] = {
     "nessuno": Signature(("predicate",), "boolean", doc="vero se nessun elemento soddisfa la condizione"),
     "tutti": Signature(("predicate",), "boolean", doc="vero se tutti gli elementi soddisfano la condizione"),
     "conta": Signature(("predicate",), "integer", doc="quanti elementi soddisfano la condizione"),
+    "somma": Signature(("summand",), "integer",
+                       doc="la somma di un valore intero calcolato per ogni elemento (0 per una lista vuota)"),
 }
 
 
@@ -170,7 +177,7 @@ class TypeChecker:
                 return self._call(expr, scope)
             case Comprehension(pos=pos):
                 raise TypeCheckError("'x in list: ...' is only allowed as the argument of qualcuno, nessuno, "
-                                     "tutti or conta", pos)
+                                     "tutti, conta or somma", pos)
         raise AssertionError(expr)  # pragma: no cover
 
     def _arith(self, expr: Arith, scope: dict[str, Type]) -> Type:
@@ -190,7 +197,7 @@ class TypeChecker:
                 return lt
             if "money" in (lt, rt):
                 other, other_expr = (rt, expr.right) if lt == "money" else (lt, expr.left)
-                if isinstance(other_expr, Lit):
+                if _literal(other_expr):
                     return "money"
                 raise TypeCheckError(f"money {op} {other}: add money only to money", expr.pos, code="X004")
             return "number"
@@ -229,7 +236,7 @@ class TypeChecker:
             return False
         if "money" in (lt, rt):
             other = right if lt == "money" else left
-            return isinstance(other, Lit)  # 12000 next to money is an amount in euros
+            return _literal(other)  # 12000 (or -1) next to money is an amount in euros
         return True  # integer with number
 
     def _call(self, expr: Call, scope: dict[str, Type]) -> Type:
@@ -239,9 +246,11 @@ class TypeChecker:
                                  suggest(name, FUNCTIONS) or "see docs/language.md for the functions available",
                                  code="X003")
         sig = FUNCTIONS[name]
-        if sig.params == ("predicate",):
+        if sig.params in (("predicate",), ("summand",)):
+            summand = sig.params == ("summand",)
             if len(args) != 1 or not isinstance(args[0], Comprehension):
-                raise TypeCheckError(f"{name} takes one argument written 'x in lista: condizione'", pos)
+                shape = "x in lista: valore" if summand else "x in lista: condizione"
+                raise TypeCheckError(f"{name} takes one argument written '{shape}'", pos)
             comp = args[0]
             lt = self._check(comp.iterable, scope)
             if not isinstance(lt, ListType):
@@ -249,7 +258,10 @@ class TypeChecker:
             inner = dict(scope)
             inner[comp.variable] = RecordType(lt.fields)
             bt = self._check(comp.body, inner)
-            if bt != "boolean":
+            if summand and bt != "integer":
+                raise TypeCheckError(f"{name} adds integers (weeks, days, counts), got {_describe(bt)}",
+                                     _pos_of(comp.body), code="X004")
+            if not summand and bt != "boolean":
                 raise TypeCheckError(f"the condition of {name} must be a boolean, got {_describe(bt)}",
                                      _pos_of(comp.body))
             return sig.result
@@ -270,7 +282,7 @@ class TypeChecker:
                 raise TypeCheckError(f"the condition of se() must be a boolean, got {types[0]}", _pos_of(args[0]))
             then_t, else_t = types[1], types[2]
             numeric_mix = {then_t, else_t} <= set(NUMERIC) and "money" not in {then_t, else_t}
-            money_literal = "money" in (then_t, else_t) and (isinstance(args[1], Lit) or isinstance(args[2], Lit))
+            money_literal = "money" in (then_t, else_t) and (_literal(args[1]) or _literal(args[2]))
             if then_t != else_t and not numeric_mix and not money_literal:
                 raise TypeCheckError(f"the two branches of se() differ: {then_t} and {else_t}", pos, code="X004")
             return then_t if then_t in (else_t, "money") else else_t
@@ -286,12 +298,19 @@ class TypeChecker:
                 if first == "date":
                     raise TypeCheckError("the mean of dates is not defined", pos)
                 return "money" if "money" in types else "number"
-            return "money" if "money" in types else first
+            if "money" in types:
+                return "money"
+            return "number" if "number" in types else first
         for t, want, arg in zip(types, sig.params, args, strict=True):
             ok = (t == want) or (want == "numeric" and t in NUMERIC) or want == "any"
             if not ok:
                 raise TypeCheckError(f"{name} expects {want} here, got {_describe(t)}", _pos_of(arg), code="X004")
         return types[0] if sig.result == "same" else sig.result
+
+
+def _literal(expr: Expr) -> bool:
+    """A number written in the rule (``12000``, ``-1``), which takes the unit of what it meets."""
+    return isinstance(expr, Lit) or (isinstance(expr, Neg) and isinstance(expr.operand, Lit))
 
 
 def _pos_of(expr: Expr) -> Pos:

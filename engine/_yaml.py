@@ -54,6 +54,7 @@ class LoadedYaml:
     text: str
     values: dict[Path_, Mark] = field(default_factory=dict)
     keys: dict[Path_, Mark] = field(default_factory=dict)
+    styles: dict[Path_, str | None] = field(default_factory=dict)
 
     def mark(self, path: Path_, *, key: bool = False) -> Mark | None:
         """The position of ``path``, or of its nearest ancestor that has one."""
@@ -94,9 +95,9 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that refuses aliases (and so anchors' only use)."""
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
-        if self.check_event(AliasEvent):
-            event = self.peek_event()  # type: ignore[no-untyped-call]
-            raise yaml.MarkedYAMLError(None, None, "anchors and aliases (*name) are not allowed in rulesets",
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
+            raise yaml.MarkedYAMLError(None, None, "anchors and aliases (&name, *name) are not allowed in rulesets",
                                        event.start_mark)
         return super().compose_node(parent, index)
 
@@ -121,11 +122,14 @@ def load_yaml_text(text: str, file: str) -> LoadedYaml:
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
         message = exc.problem or str(exc)
-        code = "Y003" if "alias" in message else "Y001"
+        code = "Y003" if "aliases" in message else "Y001"
         raise YamlSyntaxError([Problem(message, code=code, file=file, line=line, column=column,
                                        source_line=_line(text, line))]) from None
     except yaml.YAMLError as exc:  # pragma: no cover - PyYAML marks nearly every error
         raise YamlSyntaxError([Problem(str(exc), code="Y001", file=file)]) from None
+    except RecursionError:
+        raise YamlSyntaxError([Problem(f"nesting deeper than {MAX_NESTING} levels", code="Y006", file=file,
+                                       line=1, column=1)]) from None
     loaded = LoadedYaml(data=None, file=file, text=text)
     if root is None:
         raise YamlSyntaxError([Problem("the file is empty", code="Y001", file=file, line=1, column=1)])
@@ -190,10 +194,10 @@ def _construct(node: Node, path: Path_, out: LoadedYaml, problems: list[Problem]
             key_mark = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if key in result:
                 first = out.keys[(*path, key)]
+                out.keys[(*path, key)] = key_mark
                 problems.append(out.problem((*path, key), f"duplicate key {key!r}: the first one is on line "
                                             f"{first.line}; YAML would silently keep only the last",
                                             code="Y007", key=True))
-                out.keys[(*path, key)] = key_mark
                 continue
             out.keys[(*path, key)] = key_mark
             result[key] = _construct(value_node, (*path, key), out, problems, depth + 1)
@@ -202,6 +206,7 @@ def _construct(node: Node, path: Path_, out: LoadedYaml, problems: list[Problem]
         return [_construct(item, (*path, index), out, problems, depth + 1)
                 for index, item in enumerate(node.value)]
     assert isinstance(node, ScalarNode)
+    out.styles[path] = node.style
     return _scalar(node, path, out, problems)
 
 

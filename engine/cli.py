@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ._explain import explain
+from ._facts import MAX_FACTS_BYTES
 from ._run import Library, default_library, evaluate
 from ._version import __version__
 from .errors import FactsError, KernelError, Problem, RegoleError, RulesetError, VersionSelectionError
@@ -83,12 +84,13 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
 
 def _evaluate(args: argparse.Namespace, library: Library, out: TextIO) -> int:
     if args.file == "-":
-        raw = sys.stdin.buffer.read()
+        raw = sys.stdin.buffer.read(MAX_FACTS_BYTES + 1)  # the limit is enforced without reading everything
         source = "<stdin>"
     else:
         path = Path(args.file)
         try:
-            raw = path.read_bytes()
+            with path.open("rb") as handle:
+                raw = handle.read(MAX_FACTS_BYTES + 1)
         except OSError as exc:
             raise FactsError([Problem(f"cannot read the file: {exc.strerror}", code="F000", path="$")],
                              source=args.file) from None
