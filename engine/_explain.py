@@ -85,6 +85,27 @@ def noto(value: Any) -> bool:
     return not (isinstance(value, Unknown) or value is None)
 
 
+def intestazione(r: RequirementResult) -> str:
+    """``✓ Titolo:`` with the mark of the outcome (✓ soddisfatto, ✗ non soddisfatto, ? indeterminato)."""
+    mark = {"soddisfatto": "✓", "non_soddisfatto": "✗"}.get(r.outcome, "?")
+    return f"{mark} {r.title}:"
+
+
+def fonte(r: RequirementResult) -> str:
+    """``(Fonte: …; da verificare: …)``: the requirement's citations and its unconfirmed flag."""
+    flag = f"; da verificare: {r.unconfirmed}" if r.unconfirmed else ""
+    return f"(Fonte: {r.citation}{flag})"
+
+
+def mancanti(r: RequirementResult, result: Result) -> str:
+    """``non verificabile: manca …`` naming the missing facts by their Italian labels."""
+    return "non verificabile: manca " + ", ".join(result.label(m) for m in r.missing)
+
+
+def esito(r: RequirementResult, if_true: str, if_false: str) -> str:
+    return if_true if r.outcome == "soddisfatto" else if_false
+
+
 def da_verificare(parameter: ParameterUse) -> str:
     """`` (valore da verificare: …)`` for an unconfirmed parameter value, else nothing."""
     return f" (valore da verificare: {parameter.unconfirmed})" if parameter.unconfirmed else ""
@@ -123,7 +144,8 @@ class Explainer:
                     keep_trailing_newline=False, auto_reload=False)
                 env.filters.update(euro=euro, numero=numero, percentuale=percentuale, data=data, sino=sino)
                 env.tests["noto"] = noto
-                env.globals.update(da_verificare=da_verificare)
+                env.globals.update(da_verificare=da_verificare, intestazione=intestazione, fonte=fonte,
+                                   mancanti=mancanti, esito=esito)
                 self._environments[key] = env
             return self._environments[key]
 

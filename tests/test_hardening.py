@@ -1,0 +1,86 @@
+"""Hostile input: templates cannot reach Python internals, expressions cannot name them, a kernel failure
+is isolated to the evaluation that hit it, and every result can be replayed from what it records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import BASE_2024, case, run
+
+import engine._kernel as kernel_module
+from engine import Explainer, KernelError, Library, RulesetError, TemplateError, evaluate
+from engine._compile import load_ruleset_text
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("payload", [
+    "{{ ''.__class__.__mro__ }}",
+    "{{ r.__class__.__init__.__globals__ }}",
+    "{{ result.__dict__ }}",
+    "{{ cycler.__init__.__globals__.os }}",
+    "{% set x = [].append(1) %}",
+    "{{ v.__class__.__subclasses__() }}",
+])
+def test_template_payloads_are_refused_not_run(tmp_path: Path, payload: str) -> None:
+    folder = tmp_path / "it" / "iscro"
+    folder.mkdir(parents=True)
+    for template in (ROOT / "explanations" / "it" / "iscro").glob("*.j2"):
+        (folder / template.name).write_text(template.read_text("utf-8"), "utf-8")
+    (folder / "requisito.gestione_separata.j2").write_text(payload, "utf-8")
+    with pytest.raises(TemplateError) as error:
+        Explainer(tmp_path / "it").explain(run(BASE_2024))
+    assert error.value.problems[0].code == "T003"
+
+
+@pytest.mark.parametrize(("formula", "code"), [
+    ("data_domanda.__class__", "X001"),      # names cannot start with an underscore
+    ("__import__(\"os\")", "X001"),
+    ("eval(\"1\")", "X003"),                 # only whitelisted functions exist
+    ("data_domanda.year", "X002"),           # attributes only on list elements
+    ("open(\"/etc/passwd\")", "X003"),
+])
+def test_expressions_cannot_reach_python(formula: str, code: str) -> None:
+    text = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
+    text = text.replace("formula: anno(data_domanda)", f"formula: '{formula}'", 1)
+    with pytest.raises(RulesetError) as error:
+        load_ruleset_text(text, "hostile.yaml")
+    assert error.value.problems[0].code == code
+
+
+def test_a_kernel_failure_is_isolated_to_one_evaluation(monkeypatch: pytest.MonkeyPatch) -> None:
+    library = Library()
+    law = library.get("iscro", "2024")
+    healthy = evaluate(BASE_2024, family="iscro", library=library).to_json()
+    real_assert = kernel_module._durable.assert_fact
+    calls = {"n": 0}
+
+    def failing_once(handle: object, text: str) -> object:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise kernel_module._durable.error("injected failure")
+        return real_assert(handle, text)
+
+    monkeypatch.setattr(kernel_module._durable, "assert_fact", failing_once)
+    with pytest.raises(KernelError, match="injected failure"):
+        evaluate(BASE_2024, family="iscro", library=library)
+    # the network was rebuilt: the next evaluations are exact, and nothing was left behind
+    assert evaluate(BASE_2024, family="iscro", library=library).to_json() == healthy
+    refused = evaluate(case(BASE_2024, titolare_pensione_diretta=True), family="iscro", library=library)
+    assert refused.decision == "respinto"
+    assert law._kernel is not None
+
+
+def test_result_records_everything_needed_to_replay_it() -> None:
+    result = run(BASE_2024).to_dict()
+    provenance = result["provenance"]
+    assert len(provenance["ruleset_sha256"]) == 64
+    assert provenance["engine_version"]
+    assert provenance["selecting_date"] == "2024-09-10"
+    ceiling = result["parameters"]["soglia_reddito"]
+    assert ceiling == {"name": "soglia_reddito", "value": "12000.00", "valid_from": "2024-01-01",
+                       "valid_to": "2024-12-31", "sources": ["L. 213/2023, art. 1, c. 144, lett. d)"],
+                       "unconfirmed": None}
+    assert json.loads(json.dumps(result)) == result
