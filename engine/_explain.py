@@ -72,7 +72,27 @@ def data(value: Any) -> str:
     if not isinstance(value, dt.date):
         return str(value)
     text: str = format_date(value, format="long", locale=_LOCALE)
-    return text
+    return "1°" + text[1:] if value.day == 1 else text  # "1° agosto 2024", as Italian writes it
+
+
+def _with_article(value: Any, consonant: str, vowel: str) -> str:
+    """``il 10 marzo``, ``l'11 marzo``, ``l'8 maggio`` (otto and undici start with a vowel)."""
+    text = data(value)
+    if isinstance(value, dt.date) and value.day in (8, 11):
+        return vowel + text
+    return f"{consonant} {text}"
+
+
+def il(value: Any) -> str:
+    return _with_article(value, "il", "l'")
+
+
+def dal(value: Any) -> str:
+    return _with_article(value, "dal", "dall'")
+
+
+def al(value: Any) -> str:
+    return _with_article(value, "al", "all'")
 
 
 def sino(value: Any) -> str:
@@ -142,7 +162,8 @@ class Explainer:
                     loader=ChoiceLoader([FileSystemLoader(str(f)) for f in folders if f.is_dir()]),
                     undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
                     keep_trailing_newline=False, auto_reload=False)
-                env.filters.update(euro=euro, numero=numero, percentuale=percentuale, data=data, sino=sino)
+                env.filters.update(euro=euro, numero=numero, percentuale=percentuale, data=data, sino=sino, il=il, dal=dal,
+                                   al=al)
                 env.tests["noto"] = noto
                 env.globals.update(da_verificare=da_verificare, intestazione=intestazione, fonte=fonte,
                                    mancanti=mancanti, esito=esito)

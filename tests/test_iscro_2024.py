@@ -196,3 +196,10 @@ def test_explanation_cites_and_shows_values() -> None:
     assert "11 settembre 2024" in text
     assert "percorsi di aggiornamento professionale" in text  # obligations of an admitted case
     assert "Assegno di inclusione" in text  # an end event
+
+
+def test_dates_read_as_italian_writes_them() -> None:
+    text = explain(run(BASE_2024))
+    assert "dall'11 settembre 2024 al 10 marzo 2025" in text
+    assert "tra il 1° agosto 2024 e il 31 ottobre 2024" in text
+    assert "aperta il 1° marzo 2015" in text
