@@ -162,8 +162,8 @@ class Explainer:
                     loader=ChoiceLoader([FileSystemLoader(str(f)) for f in folders if f.is_dir()]),
                     undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
                     keep_trailing_newline=False, auto_reload=False)
-                env.filters.update(euro=euro, numero=numero, percentuale=percentuale, data=data, sino=sino, il=il, dal=dal,
-                                   al=al)
+                env.filters.update(euro=euro, numero=numero, percentuale=percentuale, data=data, sino=sino,
+                                   il=il, dal=dal, al=al)
                 env.tests["noto"] = noto
                 env.globals.update(da_verificare=da_verificare, intestazione=intestazione, fonte=fonte,
                                    mancanti=mancanti, esito=esito)
