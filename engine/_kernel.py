@@ -94,7 +94,7 @@ class Outcome:
     decision: str
 
 
-Action = Callable[[dict[str, Any], list[str], "Outcome"], None]
+Action = Callable[[dict[str, Any], list[list[str]], "Outcome"], None]
 
 
 @dataclass
@@ -115,6 +115,8 @@ class Kernel:
         self._synthetic: dict[str, _Synthetic] = {}
         self._actions: dict[str, Action] = {}
         self._rules: dict[str, Any] = {}
+        self._rule_levels: dict[str, int] = {}
+        self._readers: dict[str, tuple[int, ...]] = {}  # name -> the levels whose rules read it
         self._native_types = {n: f.type for n, f in law.facts.items()}
         self._native_types.update({n: p.type for n, p in law.parameters.items()})
         self._native_types.update({n.name: n.type for n in law.nodes() if n.kind != "requirement"})
@@ -170,8 +172,6 @@ class Kernel:
         decision_level = max((levels[r.name] for r in law.requirements), default=0) + 1
         self.levels = max([decision_level, *levels.values()]) + 1
         self.node_levels = levels
-        waited_for = {r for name in computed for r in needed(name)}
-        self.native_reads = self._native_names(conditions) | frozenset(waited_for)
 
         for name, value_node in computed.items():
             chain = [d for d in _transitive(name, reads, computed) if d != name]
@@ -192,12 +192,12 @@ class Kernel:
         self._add_rule(decision_level, {"$and": [{k: True} for k in keys]}, self._decide("ammesso"))
         self._add_rule(decision_level, {"$or": [{k: False} for k in keys]}, self._decide("respinto"))
         self.order = order
-
-    def _native_names(self, conditions: dict[str, tuple[Any, Any]]) -> frozenset[str]:
-        """Names that some rule of the network reads (so their values must travel in the facts)."""
-        text = json.dumps(list(conditions.values()))
-        names = set(self._native_types) | set(self._synthetic)
-        return frozenset(n for n in names if f'"{n}"' in text)
+        names = {*self._native_types, *self._synthetic, *self._requirement_keys.values()}
+        texts = [(self._rule_levels[rule], json.dumps(spec)) for rule, spec in self._rules.items()]
+        for name in names:
+            levels = sorted({level for level, text in texts if f'"{name}"' in text})
+            if levels:
+                self._readers[name] = tuple(levels)
 
     def _is_optional(self, name: str) -> bool:
         fact = self._law.facts.get(name)
@@ -216,6 +216,7 @@ class Kernel:
         if condition is not None:
             parts.append(condition)
         self._rules[name] = {"all": [{"m": {"$and": parts}}]}
+        self._rule_levels[name] = level
         self._actions[name] = action
 
     def _boolean_rules(self, expr: Expr) -> tuple[Any, Any]:
@@ -265,51 +266,57 @@ class Kernel:
 
     # -- actions: run when durable-rules fires a rule --------------------------------------------------
 
-    # Each action receives the case's values, the list of JSON fragments that the next level's fact will
-    # carry, and the outcome being built.
+    # Each action receives the case's values, the JSON fragments that each later level's fact will carry
+    # (one list per level: a value travels only to the levels whose rules read it), and the outcome.
 
     def _compute(self, node: Node | _Synthetic, chain: tuple[str, ...],
                  evaluators: dict[str, Evaluator]) -> Action:
         """The action of a computed value: compute what it reads (if not yet done), then itself."""
         name = node.name
         evaluate = node.evaluate
-        steps = [(dep, evaluators[dep], dep in self.native_reads) for dep in chain]
-        steps.append((name, evaluate, name in self.native_reads))
+        readers = self._readers  # filled once the whole network is built
+        steps = [(dep, evaluators[dep]) for dep in chain]
+        steps.append((name, evaluate))
 
-        def action(values: dict[str, Any], fragments: list[str], outcome: Outcome) -> None:
-            for dep, run, travels in steps:
+        def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
+            for dep, run in steps:
                 if dep in values:
                     continue
                 value = run(values)
                 values[dep] = value
-                if travels and value.__class__ is not Unknown:
-                    fragments.append(fragment(dep, value))
+                levels = readers.get(dep)
+                if levels and value.__class__ is not Unknown:
+                    text = fragment(dep, value)
+                    for level in levels:
+                        fragments[level].append(text)
 
         return action
 
-    @staticmethod
-    def _set_value(name: str, value: bool) -> Action:
+    def _set_value(self, name: str, value: bool) -> Action:
         text = fragment(name, value)
+        readers = self._readers
 
-        def action(values: dict[str, Any], fragments: list[str], outcome: Outcome) -> None:
+        def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
             values[name] = value
-            fragments.append(text)
+            for level in readers.get(name, ()):
+                fragments[level].append(text)
 
         return action
 
-    @staticmethod
-    def _set_requirement(name: str, key: str, value: bool) -> Action:
+    def _set_requirement(self, name: str, key: str, value: bool) -> Action:
         text = fragment(key, value)
+        readers = self._readers
 
-        def action(values: dict[str, Any], fragments: list[str], outcome: Outcome) -> None:
+        def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
             outcome.requirements[name] = value
-            fragments.append(text)
+            for level in readers.get(key, ()):
+                fragments[level].append(text)
 
         return action
 
     @staticmethod
     def _decide(decision: str) -> Action:
-        def action(values: dict[str, Any], fragments: list[str], outcome: Outcome) -> None:
+        def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
             outcome.decision = decision
 
         return action
@@ -326,8 +333,14 @@ class Kernel:
     def run(self, values: dict[str, Any]) -> Outcome:
         """Evaluate one case. ``values`` holds facts and parameters (Unknown when not known)."""
         outcome = Outcome(values=values, requirements=dict.fromkeys(self._requirement_keys), decision="indeterminato")
-        reads = self.native_reads
-        fragments = [fragment(k, v) for k, v in values.items() if k in reads and v.__class__ is not Unknown]
+        readers = self._readers
+        fragments: list[list[str]] = [[] for _ in range(self.levels)]
+        for name, value in values.items():
+            levels = readers.get(name)
+            if levels and value.__class__ is not Unknown:
+                text = fragment(name, value)
+                for level in levels:
+                    fragments[level].append(text)
         with self._lock:
             try:
                 for level in range(self.levels):
@@ -337,11 +350,12 @@ class Kernel:
                 raise KernelError(f"evaluation failed in the rule kernel: {exc}") from exc
         return outcome
 
-    def _level_pass(self, level: int, values: dict[str, Any], fragments: list[str], outcome: Outcome) -> None:
+    def _level_pass(self, level: int, values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
         """Assert the fact of one level, run the actions of the rules it matches, retract it."""
         handle = self._handle
         fact_id = next(self._ids)
-        text = f'{{"id":{fact_id},"sid":"0","{_LEVEL}":{level},{",".join(fragments)}}}'
+        body = ",".join(fragments[level])
+        text = f'{{"id":{fact_id},"sid":"0","{_LEVEL}":{level}{"," if body else ""}{body}}}'
         result = _durable.assert_fact(handle, text)
         try:
             if result[0] == 0:
