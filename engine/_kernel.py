@@ -195,9 +195,9 @@ class Kernel:
         names = {*self._native_types, *self._synthetic, *self._requirement_keys.values()}
         texts = [(self._rule_levels[rule], json.dumps(spec)) for rule, spec in self._rules.items()]
         for name in names:
-            levels = sorted({level for level, text in texts if f'"{name}"' in text})
-            if levels:
-                self._readers[name] = tuple(levels)
+            reading = sorted({level for level, text in texts if f'"{name}"' in text})
+            if reading:
+                self._readers[name] = tuple(reading)
 
     def _is_optional(self, name: str) -> bool:
         fact = self._law.facts.get(name)
