@@ -28,8 +28,10 @@ from engine._facts import selecting_date
 from engine._run import run_case
 
 
-def hand_written_rate(rows: list[dict[str, Any]]) -> float:
-    """One durable-rules rule for the same decision, inputs precomputed, posted through the public API."""
+def hand_written_rates(cases: list[dict[str, Any]], law: Any) -> tuple[float, float]:
+    """One durable-rules rule for the same decision, posted through the public API: the rate with its
+    inputs (reference income, 70% of the mean, whole years of partita IVA...) precomputed outside the timing,
+    and the rate when each case's inputs are derived from its raw facts inside the timing."""
     from durable.engine import MessageNotHandledException
     from durable.lang import m, post, ruleset, when_all
 
@@ -41,11 +43,18 @@ def hand_written_rate(rows: list[dict[str, Any]]) -> float:
         def ammesso(c: Any) -> None:
             admitted[0] += 1
 
+    rows = hand_written_rows(cases, law)
     start = time.perf_counter()
     for row in rows:
         with contextlib.suppress(MessageNotHandledException):  # raised when no rule matches
             post("bench_hand_written", row)
-    return len(rows) / (time.perf_counter() - start)
+    precomputed = len(rows) / (time.perf_counter() - start)
+    start = time.perf_counter()
+    for case in cases:
+        with contextlib.suppress(MessageNotHandledException):
+            post("bench_hand_written", hand_written_rows([case], law)[0])
+    derived = len(cases) / (time.perf_counter() - start)
+    return precomputed, derived
 
 
 def hand_written_rows(cases: list[dict[str, Any]], law: Any) -> list[dict[str, Any]]:
@@ -93,14 +102,16 @@ def main() -> None:
     pairs = list(zip(cases, days, strict=True))
     run_case(law, cases[0], days[0])
 
-    floor = hand_written_rate(hand_written_rows(cases, law))
+    floor, fair = hand_written_rates(cases, law)
     trace = rate(lambda p: run_case(law, p[0], p[1]), pairs)
     api = rate(lambda c: evaluate(c, family="iscro", library=library), cases[: max(1, args.n // 5)])
     explained = rate(lambda p: explain(run_case(law, p[0], p[1])), pairs[: max(1, args.n // 5)])
 
     print(f"applications: {args.n:,} (ISCRO 2024, synthetic)")
-    print(f"hand-written durable-rules rule, decision only : {floor:10,.0f} /s")
-    print(f"regole kernel, decision + full trace            : {trace:10,.0f} /s   ratio {trace / floor:.3f}")
+    print(f"hand-written rule, inputs precomputed (floor)   : {floor:10,.0f} /s")
+    print(f"hand-written rule, inputs derived per case      : {fair:10,.0f} /s")
+    print(f"regole kernel, decision + full trace            : {trace:10,.0f} /s   "
+          f"ratio {trace / floor:.3f} to the floor, {trace / fair:.3f} to the derived-inputs rule")
     print(f"regole evaluate() incl. facts schema check      : {api:10,.0f} /s   ratio {api / floor:.3f}")
     print(f"regole trace + Italian explanation              : {explained:10,.0f} /s")
 

@@ -117,6 +117,7 @@ class Kernel:
         self._rules: dict[str, Any] = {}
         self._rule_levels: dict[str, int] = {}
         self._readers: dict[str, tuple[int, ...]] = {}  # name -> the levels whose rules read it
+        self._fragments: dict[tuple[str, Any], str] = {}  # cache of the JSON of facts and parameters
         self._native_types = {n: f.type for n, f in law.facts.items()}
         self._native_types.update({n: p.type for n, p in law.parameters.items()})
         self._native_types.update({n.name: n.type for n in law.nodes() if n.kind != "requirement"})
@@ -334,11 +335,20 @@ class Kernel:
         """Evaluate one case. ``values`` holds facts and parameters (Unknown when not known)."""
         outcome = Outcome(values=values, requirements=dict.fromkeys(self._requirement_keys), decision="indeterminato")
         readers = self._readers
+        cache = self._fragments
+        if len(cache) > 100_000:  # bounded: facts vary without end, parameters and booleans repeat
+            cache.clear()
         fragments: list[list[str]] = [[] for _ in range(self.levels)]
         for name, value in values.items():
             levels = readers.get(name)
             if levels and value.__class__ is not Unknown:
-                text = fragment(name, value)
+                key = (name, value)
+                try:
+                    text = cache[key]
+                except (KeyError, TypeError):  # TypeError: a mapping or list, which is not hashable
+                    text = fragment(name, value)
+                    if value.__class__ not in (dict, list):
+                        cache[key] = text
                 for level in levels:
                     fragments[level].append(text)
         with self._lock:

@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._compile import Source
 from ._values import Unknown
@@ -47,8 +47,9 @@ class ParameterUse:
                 "sources": [s.citation for s in self.sources], "unconfirmed": self.unconfirmed}
 
 
-@dataclass(frozen=True)
-class RequirementResult:
+class RequirementResult(NamedTuple):
+    """One requirement's outcome with everything it was decided on (an immutable record)."""
+
     id: str
     title: str
     outcome: str  # soddisfatto | non_soddisfatto | indeterminato
@@ -70,8 +71,9 @@ class RequirementResult:
                 "missing_facts": list(self.missing), "unconfirmed": self.unconfirmed}
 
 
-@dataclass(frozen=True)
-class ComputedValue:
+class ComputedValue(NamedTuple):
+    """A derived value or computation of one case (an immutable record)."""
+
     name: str
     label: str
     kind: str  # derived | computation
