@@ -108,6 +108,8 @@ _STRICT_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "fine_mese_successivo": lambda d: V.end_of_month(d, 1),
     "anni_compiuti": V.whole_years_between,
     "giorni_tra": V.days_between,
+    "inizio_mese": V.start_of_month,
+    "settimane": V.weeks_in_period,
 }
 
 
@@ -216,12 +218,15 @@ def _quantifier(fn: str, var: str, iterable: Evaluator, body: Evaluator) -> Eval
             results.append(body(scope))
         known = [r for r in results if not isinstance(r, Unknown)]
         unknown = V.unknown_of(*results)
+        # ``unknown`` is tested against None: an Unknown has no truth value.
         if fn == "qualcuno":
-            return True if any(known) else (unknown if unknown else False)
+            return True if any(known) else (False if unknown is None else unknown)
         if fn == "nessuno":
-            return False if any(known) else (unknown if unknown else True)
+            return False if any(known) else (True if unknown is None else unknown)
         if fn == "tutti":
-            return False if not all(known) else (unknown if unknown else True)
-        return unknown if unknown else sum(1 for r in known if r)  # conta
+            return False if not all(known) else (True if unknown is None else unknown)
+        if fn == "somma":
+            return sum(known) if unknown is None else unknown
+        return sum(1 for r in known if r) if unknown is None else unknown  # conta
 
     return run

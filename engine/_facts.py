@@ -4,6 +4,7 @@ values (Decimal money, real dates). Every problem names its JSON path, the value
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import re
@@ -107,9 +108,13 @@ def _depth(value: Any, limit: int) -> int:
 
 
 @lru_cache(maxsize=16)
-def _fast_validator(schema_name: str) -> Callable[[Any], Any]:
-    """The facts schema compiled to Python by fastjsonschema: the fast check of well-formed facts."""
-    validate: Callable[[Any], Any] = fastjsonschema.compile(load_schema(schema_name), formats={})
+def _fast_validator(schema_name: str, directory: str | None = None) -> Callable[[Any], Any]:
+    """The facts schema compiled to Python by fastjsonschema: the fast check of well-formed facts.
+
+    fastjsonschema rewrites the ``$ref`` values of the schema it is given into absolute URIs, in place: give it
+    a copy, so the cached schema that ``_money_problems`` reads keeps ``#/$defs/money``."""
+    schema = copy.deepcopy(load_schema(schema_name, directory))
+    validate: Callable[[Any], Any] = fastjsonschema.compile(schema, formats={})
     return validate
 
 
@@ -131,7 +136,7 @@ def validate_facts(data: Mapping[str, Any], schema_name: str, *, source: str | N
     schema = validator.schema if isinstance(validator.schema, dict) else {}
     problems = _money_problems(data, schema)
     try:
-        _fast_validator(schema_name)(data)
+        _fast_validator(schema_name, directory)(data)
     except fastjsonschema.JsonSchemaValueException as fast:
         # The compiled validator stops at the first problem; jsonschema then lists them all.
         problems += [_problem(error) for error in validator.iter_errors(data)]

@@ -76,5 +76,23 @@ def days_between(start: dt.date, end: dt.date) -> int:
     return (end - start).days
 
 
+def start_of_month(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+def weeks_in_period(start: dt.date, end: dt.date) -> int:
+    """The weeks of the period ``start``–``end``, both days included: its days divided by 7, rounded up (a
+    week begun counts whole), so the weeks are 7-day blocks counted from ``start``; 0 when ``end`` is
+    before ``start`` (an empty period).
+
+    Circ. INPS 28/2021 counts the Decreto Ristori weeks falling in 2021 this way: for 21.12.2020–30.1.2021
+    (6 weeks) the blocks begun in 2020 (21-27 December and 28 December-3 January) stay in 2020 and the
+    other 4 count, i.e. ``settimane(inizio, fine) - settimane(inizio, 31.12.2020)`` = 6 - 2 = 4.
+    """
+    if end < start:
+        return 0
+    return ((end - start).days + 7) // 7
+
+
 def make_date(year: int, month: int, day: int) -> dt.date:
     return dt.date(year, month, day)

@@ -108,7 +108,9 @@ def test_rulesets_lists_both_iscro_versions_with_their_periods() -> None:
     code, out, err = cli("rulesets")
     assert (code, err) == (EXIT_OK, "")
     lines = out.splitlines()
-    assert lines[0] == "iscro"
+    families = [line for line in lines if not line.startswith(" ")]
+    assert families == ["cig-covid", "iscro"]  # sorted; each followed by its versions
+    lines = lines[lines.index("iscro"):]
     assert re.fullmatch(r"\s+2021\s+2021-01-01 – 2023-12-31\s+ISCRO sperimentale \(L\. 178/2020\)\s+"
                         r"\(scelta da: data_domanda\)", lines[1])
     assert re.fullmatch(r"\s+2024\s+2024-01-01 – …\s+ISCRO strutturale \(L\. 213/2023\)\s+"
@@ -172,7 +174,7 @@ def test_unknown_forced_version_exit_5() -> None:
 def test_unknown_family_exit_5() -> None:
     code, _, err = cli("evaluate", str(EXAMPLE), "--family", "cig")
     assert code == EXIT_VERSION
-    assert err == "regole: unknown family 'cig'; known: iscro\n"
+    assert err == "regole: unknown family 'cig'; known: cig-covid, iscro\n"
 
 
 def test_unknown_option_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
