@@ -51,6 +51,11 @@ class Problem:
     hint: str | None = None
     source_line: str | None = field(default=None, compare=False)
 
+    @property
+    def severity(self) -> str:
+        """``warning`` for W codes (reported, never fatal), ``error`` for every other code."""
+        return "warning" if self.code.startswith("W") else "error"
+
     def location(self) -> str:
         parts = [self.file or "<input>"]
         if self.line is not None:
@@ -61,9 +66,9 @@ class Problem:
 
     def render(self) -> str:
         """``file:line:col: error[CODE]: message``, the source line with a caret, then the hint."""
-        head = f"{self.location()}: error[{self.code}]: {self.message}"
+        head = f"{self.location()}: {self.severity}[{self.code}]: {self.message}"
         if self.path and self.line is None:
-            head = f"{self.location()}: error[{self.code}]: {self.path}: {self.message}"
+            head = f"{self.location()}: {self.severity}[{self.code}]: {self.path}: {self.message}"
         lines = [head]
         if self.source_line is not None and self.column is not None:
             lines.append("    " + self.source_line.rstrip("\n"))

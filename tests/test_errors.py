@@ -67,7 +67,10 @@ def expectations(path: Path) -> list[Expected]:
     return expected
 
 
-INVALID_FILES = sorted(INVALID.glob("*.yaml"))
+# Codes that loading one ruleset cannot find: `regole check` reports them (tests/test_check.py runs every file
+# of the folder, these included, through it).
+CHECK_ONLY = ("P003", "P004", "P005", "S005", "K", "T", "V", "W")
+INVALID_FILES = sorted(p for p in INVALID.glob("*.yaml") if not expectations(p)[0].code.startswith(CHECK_ONLY))
 
 
 def load_error(path: Path) -> RulesetError:

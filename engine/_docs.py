@@ -1,0 +1,366 @@
+"""``regole docs``: documentation of every ruleset, written from the compiled law versions as Markdown and as
+a static, self-contained HTML site (one page per version, an index per family, an index of families).
+
+Each version page shows the period and how the version is chosen, every requirement in readable form with
+the names it reads and its sources, the derived values and computations with their formulas, every
+parameter with its values over time and the source of each value, the facts, the decision's outputs and
+notes, and the sources with their links. Everything the legal fact sheet leaves unconfirmed is flagged
+"da verificare", and listed together at the top of the page.
+
+The pages are rendered by the Jinja templates in ``engine/_docs_templates`` (sandboxed, StrictUndefined,
+HTML autoescaped); the data they get is built here, so the templates only lay it out.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined
+from jinja2.sandbox import SandboxedEnvironment
+
+from ._check import is_percentage
+from ._compile import LawVersion, Node, Parameter, Source
+from ._explain import data, euro, numero, percentuale
+from ._expr import render
+from ._resources import rulesets_dir
+from ._run import Library
+from ._version import __version__
+from .errors import RulesetError
+
+_TEMPLATES = Path(__file__).resolve().parent / "_docs_templates"
+_KINDS = {"legge": "legge", "decreto_legge": "decreto-legge", "decreto_ministeriale": "decreto ministeriale",
+          "circolare_inps": "circolare INPS", "messaggio_inps": "messaggio INPS", "prassi": "prassi"}
+_CONFIDENCE = {"confirmed-primary": "confermata (fonte primaria)", "confirmed-secondary": "confermata (fonte "
+               "secondaria)", "unconfirmed": "non confermata"}
+_TYPES = {"boolean": "sì/no", "integer": "numero intero", "number": "numero", "money": "importo in euro",
+          "date": "data", "string": "testo", "money_by_year": "importi in euro per anno",
+          "integer_by_year": "numeri interi per anno"}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What a page shows, as plain data
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    key: str
+    anchor: str
+    citation: str
+    url: str | None  # only http(s) links are kept
+
+    @classmethod
+    def of(cls, source: Source) -> SourceRef:
+        return cls(source.key, _anchor("fonte", source.key), source.citation, _safe_url(source.url))
+
+
+@dataclass(frozen=True)
+class NameUse:
+    """A name a rule reads, with what it is."""
+
+    name: str
+    kind: str  # fatto | parametro | valore derivato | calcolo
+    label: str
+    anchor: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A requirement, a derived value or a computation."""
+
+    id: str
+    anchor: str
+    title: str
+    expression: str
+    type: str
+    reads: tuple[NameUse, ...]
+    sources: tuple[SourceRef, ...]
+    unconfirmed: str | None
+
+
+@dataclass(frozen=True)
+class ParameterValueRow:
+    valid_from: str
+    valid_to: str
+    value: str
+    sources: tuple[SourceRef, ...]
+    unconfirmed: str | None
+
+
+@dataclass(frozen=True)
+class ParameterDoc:
+    name: str
+    anchor: str
+    label: str
+    type: str
+    description: str
+    values: tuple[ParameterValueRow, ...]
+
+
+@dataclass(frozen=True)
+class FactDoc:
+    name: str
+    anchor: str
+    label: str
+    type: str
+    optional: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class NoteDoc:
+    id: str
+    anchor: str
+    text: str
+    sources: tuple[SourceRef, ...]
+    unconfirmed: str | None
+
+
+@dataclass(frozen=True)
+class SourceDoc:
+    key: str
+    anchor: str
+    citation: str
+    kind: str
+    date: str
+    confidence: str
+    url: str | None
+    note: str
+
+
+@dataclass(frozen=True)
+class Flag:
+    """Something the legal fact sheet leaves unconfirmed, for the list at the top of the page."""
+
+    where: str
+    anchor: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class VersionSummary:
+    family: str
+    version: str
+    title: str
+    period: str
+    selected_by: str
+    requirements: int
+    flags: int
+    page: str  # file name without extension
+
+
+@dataclass
+class VersionPage:
+    family: str
+    version: str
+    title: str
+    description: str
+    period: str
+    selected_by: str
+    selected_by_label: str
+    path: str
+    sha256: str
+    requirements: list[Rule] = field(default_factory=list)
+    derived: list[Rule] = field(default_factory=list)
+    computations: list[Rule] = field(default_factory=list)
+    parameters: list[ParameterDoc] = field(default_factory=list)
+    facts: list[FactDoc] = field(default_factory=list)
+    outputs: list[NameUse] = field(default_factory=list)
+    notes: list[NoteDoc] = field(default_factory=list)
+    sources: list[SourceDoc] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
+    versions: list[VersionSummary] = field(default_factory=list)
+
+
+def _safe_url(url: str | None) -> str | None:
+    return url if url and re.match(r"^https?://", url) else None
+
+
+def _anchor(kind: str, name: str) -> str:
+    """An HTML id: ``fatto-data_domanda``; requirement ids are their own (``requisito-calo_reddito``)."""
+    slug = re.sub(r"[^a-z0-9_-]+", "-", name.lower()).strip("-")
+    return slug if kind == "requisito" and slug.startswith("requisito-") else f"{kind}-{slug}"
+
+
+def period_text(valid_from: dt.date, valid_to: dt.date | None) -> str:
+    return f"dal {data(valid_from)} al {data(valid_to)}" if valid_to else f"dal {data(valid_from)}, senza scadenza"
+
+
+def _value_text(value: Any, parameter: Parameter) -> str:
+    if value is None:
+        return "non noto"
+    if parameter.type == "money":
+        return euro(value)
+    if parameter.type == "date" and isinstance(value, dt.date):
+        return data(value)
+    if parameter.type == "boolean":
+        return "sì" if value else "no"
+    if parameter.type == "number" and isinstance(value, Decimal):
+        if is_percentage(parameter.name, parameter.label) and 0 <= value <= 1:
+            return percentuale(value)
+        return numero(value)
+    return str(value)
+
+
+def summary(law: LawVersion) -> VersionSummary:
+    return VersionSummary(law.family, law.version, law.title, period_text(law.valid_from, law.valid_to),
+                          law.selected_by, len(law.requirements), len(version_page(law, []).flags),
+                          page_name(law.version))
+
+
+def page_name(version: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", version)
+
+
+def version_page(law: LawVersion, versions: Sequence[LawVersion]) -> VersionPage:
+    """Everything the page of ``law`` shows (``versions``: the whole family, for the list of versions)."""
+    page = VersionPage(law.family, law.version, law.title, law.description.strip(),
+                       period_text(law.valid_from, law.valid_to), law.selected_by,
+                       law.facts[law.selected_by].label if law.selected_by in law.facts else law.selected_by,
+                       Path(law.path).name, law.sha256)
+    kinds: dict[str, tuple[str, str, str]] = {}
+    for name, fact in law.facts.items():
+        kinds[name] = ("fatto", fact.label, _anchor("fatto", name))
+    for name, parameter in law.parameters.items():
+        kinds[name] = ("parametro", parameter.label, _anchor("parametro", name))
+    for name, node in law.derived.items():
+        kinds[name] = ("valore derivato", node.label, _anchor("valore", name))
+    for name, node in law.computations.items():
+        kinds[name] = ("calcolo", node.label, _anchor("calcolo", name))
+
+    def refs(keys: Sequence[str]) -> tuple[SourceRef, ...]:
+        return tuple(SourceRef.of(law.sources[k]) for k in keys if k in law.sources)
+
+    def rule(node: Node, anchor: str, title: str) -> Rule:
+        reads = tuple(NameUse(n, *kinds[n]) for n in sorted(node.reads) if n in kinds)
+        if node.unconfirmed:
+            page.flags.append(Flag(title, anchor, node.unconfirmed))
+        return Rule(node.name, anchor, title, render(node.expr), _TYPES.get(str(node.type), str(node.type)), reads,
+                    refs(node.sources), node.unconfirmed)
+
+    page.requirements = [rule(n, _anchor("requisito", n.name), n.label) for n in law.requirements]
+    page.derived = [rule(n, _anchor("valore", n.name), n.label) for n in law.derived.values()]
+    page.computations = [rule(n, _anchor("calcolo", n.name), n.label) for n in law.computations.values()]
+    for name, parameter in law.parameters.items():
+        rows = []
+        anchor = _anchor("parametro", name)
+        for dated in parameter.values:
+            rows.append(ParameterValueRow(data(dated.valid_from), data(dated.valid_to) if dated.valid_to else "",
+                                          _value_text(dated.value, parameter), refs(dated.sources), dated.unconfirmed))
+            if dated.unconfirmed:
+                page.flags.append(Flag(f"{parameter.label} (dal {data(dated.valid_from)})", anchor, dated.unconfirmed))
+        page.parameters.append(ParameterDoc(name, anchor, parameter.label, _TYPES.get(parameter.type, parameter.type),
+                                            parameter.description, tuple(rows)))
+    page.facts = [FactDoc(name, _anchor("fatto", name), fact.label,
+                          "elenco" if not isinstance(fact.type, str) else _TYPES.get(fact.type, fact.type),
+                          fact.optional, fact.description) for name, fact in law.facts.items()]
+    page.outputs = [NameUse(n, *kinds[n]) for n in law.outputs if n in kinds]
+    for note in law.notes:
+        page.notes.append(NoteDoc(note.id, _anchor("nota", note.id), note.text, refs(note.sources), note.unconfirmed))
+        if note.unconfirmed:
+            page.flags.append(Flag(note.text[:80] + ("…" if len(note.text) > 80 else ""), _anchor("nota", note.id),
+                                   note.unconfirmed))
+    page.sources = [SourceDoc(s.key, _anchor("fonte", s.key), s.citation, _KINDS.get(s.kind, s.kind),
+                              data(s.date) if s.date else "", _CONFIDENCE.get(s.confidence, s.confidence),
+                              _safe_url(s.url), (s.note or "").strip()) for s in law.sources.values()]
+    for source in law.sources.values():
+        if source.confidence == "unconfirmed":
+            reason = source.note or "fonte non confermata"
+            page.flags.append(Flag(source.citation, _anchor("fonte", source.key), reason))
+    page.versions = [VersionSummary(v.family, v.version, v.title, period_text(v.valid_from, v.valid_to),
+                                    v.selected_by, len(v.requirements), 0, page_name(v.version)) for v in versions]
+    return page
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rendering
+
+
+def _markdown(text: Any) -> str:
+    """Text safe inside a Markdown table cell or paragraph."""
+    value = " ".join(str(text).split())
+    return html.escape(value, quote=False).replace("|", "\\|")
+
+
+def _is_html(name: str | None) -> bool:
+    """Autoescape the HTML templates (``version.html.j2``), not the Markdown ones (escaped by ``md``)."""
+    return name is not None and ".html" in name
+
+
+def environment() -> SandboxedEnvironment:
+    env = SandboxedEnvironment(loader=FileSystemLoader(str(_TEMPLATES)), undefined=StrictUndefined,
+                               autoescape=_is_html,
+                               trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["md"] = _markdown
+    env.globals.update(engine_version=__version__, css=(_TEMPLATES / "style.css").read_text(encoding="utf-8"))
+    return env
+
+
+@dataclass(frozen=True)
+class WrittenDocs:
+    out: Path
+    files: tuple[Path, ...]
+
+
+def write_docs(out: Path, library: Library) -> WrittenDocs:
+    """Write the Markdown and HTML documentation of every family in ``library`` under ``out``."""
+    env = environment()
+    written: list[Path] = []
+
+    def write(path: Path, template: str, **context: Any) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(env.get_template(template).render(**context), encoding="utf-8")
+        written.append(path)
+
+    families = []
+    for family in library.families():
+        laws = library.versions(family)
+        summaries = [summary(law) for law in laws]
+        families.append((family, summaries))
+        for law in laws:
+            page = version_page(law, laws)
+            for extension in ("html", "md"):
+                write(out / family / f"{page_name(law.version)}.{extension}", f"version.{extension}.j2", page=page)
+        for extension in ("html", "md"):
+            write(out / family / f"index.{extension}", f"family.{extension}.j2", family=family, versions=summaries)
+    for extension in ("html", "md"):
+        write(out / f"index.{extension}", f"index.{extension}.j2", families=families)
+    return WrittenDocs(out, tuple(written))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The command line: regole docs
+
+
+def add_command(commands: Any) -> None:
+    """Register ``regole docs`` on the CLI's subparsers."""
+    docs = commands.add_parser(
+        "docs", help="write the documentation of every ruleset (Markdown and HTML)",
+        description="Write the documentation of every ruleset (the bundled ones, or those under --rulesets) as "
+                    "Markdown and as a static HTML site: one page per law version, an index per family. "
+                    "Exit status: 0 written, 1 a ruleset does not load, 2 misuse.")
+    docs.add_argument("--out", type=Path, default=Path("build/docs"), metavar="DIR",
+                      help="the folder to write to (default: build/docs)")
+    docs.set_defaults(toolkit_command=run_command)
+
+
+def run_command(args: Any, out: Any, err: Any) -> int:
+    root: Path = args.rulesets or rulesets_dir()
+    if not root.is_dir():
+        print(f"regole docs: no such folder: {root}", file=err)
+        return 2
+    try:
+        result = write_docs(args.out, Library(root))
+    except RulesetError as exc:
+        print(f"regole docs: a ruleset does not load (run `regole check`):\n{exc}", file=err)
+        return 1
+    pages = sum(1 for f in result.files if f.suffix == ".html")
+    out.write(f"wrote {len(result.files)} files ({pages} HTML pages and as many Markdown) to {result.out}\n"
+              f"open {result.out / 'index.html'}\n")
+    return 0
