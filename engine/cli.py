@@ -8,6 +8,9 @@ Exit codes (also in the README):
     4  a ruleset or template is wrong
     5  no law version governs the date, or the forced version does not exist
     6  the rule kernel failed for this case
+
+``check``, ``test`` and ``docs`` (the authoring toolkit) exit 0 when clean, passed or written, 1 when they
+found problems (``check`` errors, failed cases, a ruleset that does not load) and 2 when misused.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from . import _casetests, _check, _docs
+from ._commands import register as register_comparison_commands
 from ._explain import explain
 from ._facts import MAX_FACTS_BYTES
 from ._run import Library, default_library, evaluate
@@ -49,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print the result and its trace as JSON")
 
     commands.add_parser("rulesets", help="list the families and law versions with the periods they govern")
+    register_comparison_commands(commands)  # diff, compare, impact, population
+    for toolkit in (_check, _casetests, _docs):  # check, test, docs: the authoring toolkit
+        toolkit.add_command(commands)
     return parser
 
 
@@ -64,6 +72,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     try:
         if args.command == "rulesets":
             return _rulesets(library, out)
+        if getattr(args, "handler", None) is not None:
+            return int(args.handler(args, library, out, err))
+        if getattr(args, "toolkit_command", None) is not None:  # exit codes of their own: 0, 1, 2
+            return int(args.toolkit_command(args, out, err))
         return _evaluate(args, library, out)
     except FactsError as exc:
         print(f"regole: the facts are not valid:\n{exc}", file=err)

@@ -1,0 +1,310 @@
+"""The command-line side of comparing law versions: ``regole diff``, ``regole compare``, ``regole impact`` and
+``regole population``. :func:`register` adds them to the ``regole`` parser; each sets ``handler`` to the
+function that runs it with the parsed arguments, the library and the output streams.
+
+``diff`` has its own exit codes, as diff(1): 0 the versions are the same, 1 they differ, 2 trouble (a
+ruleset that cannot be read, an unknown version). The other commands use the exit codes of ``regole``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._compare import compare_case, render_comparison
+from ._compile import LawVersion, load_ruleset
+from ._dataset import FORMATS as DATA_FORMATS
+from ._dataset import FactTable, count_rows, detect_format, read_rows, write_csv, write_jsonl
+from ._diff import diff_versions
+from ._diff_render import FORMATS as DIFF_FORMATS
+from ._diff_render import render_diff
+from ._facts import parse_facts_json
+from ._impact import measure_impact, render_impact
+from ._impact_report import render_impact_html
+from ._population import PopulationSpec, load_population, population_path
+from ._resources import rulesets_dir
+from ._run import Library
+from .errors import FactsError, Problem, RegoleError, RulesetError, VersionSelectionError
+
+Handler = Callable[[argparse.Namespace, Library, TextIO, TextIO], int]
+
+DIFF_SAME, DIFF_DIFFERENT, DIFF_TROUBLE = 0, 1, 2
+
+
+def register(commands: Any) -> None:
+    """Add the subcommands to ``commands`` (the result of ``ArgumentParser.add_subparsers``)."""
+    diff = commands.add_parser(
+        "diff", help="semantic diff of two law versions (parameters, requirements, formulas, sources, ...)",
+        description="Compare two law versions item by item, matched by id and name (not by text lines). "
+                    "Exit status as diff(1): 0 same, 1 different, 2 trouble.")
+    diff.add_argument("old", metavar="A", help="family@version (e.g. iscro@2021) or a ruleset file")
+    diff.add_argument("new", metavar="B", help="family@version (e.g. iscro@2024) or a ruleset file")
+    diff.add_argument("--format", choices=DIFF_FORMATS, default="text",
+                      help="text (default; coloured on a terminal), markdown, html (a self-contained page) or "
+                           "json (structure in docs/diff-format.md)")
+    diff.add_argument("--color", choices=("auto", "always", "never"), default="auto",
+                      help="colour the text format: auto (default) colours only a terminal, unless NO_COLOR is set")
+    diff.add_argument("--no-renames", action="store_true",
+                      help="report renamed requirements and notes as removed + added instead of pairing them")
+    diff.set_defaults(handler=run_diff)
+
+    compare = commands.add_parser(
+        "compare", help="evaluate one case under two law versions and show what changes",
+        description="Evaluate the facts in FILE under two law versions, both on the case's own date (as if "
+                    "each version governed it): decision, amounts and period, every requirement, and the "
+                    "explanation lines that differ.")
+    compare.add_argument("file", metavar="FILE", help="JSON facts of the case, or - for standard input")
+    compare.add_argument("--versions", required=True, metavar="A,B",
+                         help="the two versions: 2021,2024 or iscro@2021,iscro@2024 or ruleset files")
+    compare.add_argument("--family", help="the measure (e.g. iscro); guessed when omitted")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON (docs/compare.md)")
+    compare.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    compare.set_defaults(handler=run_compare)
+
+    impact = commands.add_parser(
+        "impact", help="evaluate a population of applications under two law versions and tally the changes",
+        description="Evaluate every application in DATA under two law versions: admitted under each, gains and "
+                    "losses of eligibility, totals and averages of the amounts, the first failing requirement "
+                    "of the refused. DATA is JSON Lines (one application per line) or CSV (columns in "
+                    "docs/datasets.md); Parquet is read only if pyarrow is installed (it is not a dependency "
+                    "of regole). A bad row is reported with its number and field and skipped.")
+    impact.add_argument("data", metavar="DATA", help="the applications: FILE.jsonl, FILE.csv or FILE.parquet")
+    impact.add_argument("--versions", required=True, metavar="A,B",
+                        help="the two versions: 2021,2024 or iscro@2021,iscro@2024 or ruleset files")
+    impact.add_argument("--family", help="the measure (e.g. iscro); needed when several families exist")
+    impact.add_argument("--format", dest="data_format", choices=DATA_FORMATS,
+                        help="the format of DATA (default: from its extension; otherwise JSON Lines)")
+    impact.add_argument("--json", action="store_true", help="print the tallies as JSON (docs/impact.md)")
+    impact.add_argument("--report", metavar="FILE.html", type=Path,
+                        help="also write a self-contained HTML report with charts")
+    impact.add_argument("--amount", metavar="OUTPUT",
+                        help="the money output charted in the report (default: the first, e.g. importo_mensile)")
+    impact.add_argument("--full-trace", action="store_true",
+                        help="build the full trace of every evaluation, as regole evaluate does (same figures, "
+                             "about twice as slow)")
+    impact.set_defaults(handler=run_impact)
+
+    population = commands.add_parser(
+        "population", help="draw a deterministic synthetic population of applications (illustrative data)",
+        description="Draw N synthetic applications from the family's population file "
+                    "(rulesets/<family>/population/<name>.yaml). The same seed gives the same applications. "
+                    "The distributions are illustrative, not INPS statistics (docs/population.md).")
+    population.add_argument("--family", required=True, help="the measure (e.g. iscro)")
+    population.add_argument("--n", type=int, default=1000, help="how many applications (default 1000)")
+    population.add_argument("--seed", type=int, default=1, help="the random seed (default 1)")
+    population.add_argument("--out", metavar="FILE", type=Path,
+                            help="write to FILE.jsonl or FILE.csv instead of JSON Lines on standard output")
+    population.add_argument("--spec", default="default",
+                            help="the population file: a name under rulesets/<family>/population/ or a path")
+    population.set_defaults(handler=run_population)
+
+
+# -- shared -------------------------------------------------------------------------------------------------------
+
+
+def resolve_version(spec: str, library: Library, family: str | None) -> LawVersion:
+    """``family@version``, a bare version of ``family`` (or of the only family), or a ruleset file."""
+    if _is_file(spec):
+        return load_ruleset(Path(spec))
+    if "@" in spec:
+        name, _, version = spec.partition("@")
+        return library.get(name, version)
+    if family is None:
+        families = library.families()
+        if len(families) != 1:
+            raise VersionSelectionError(f"{spec!r}: write family@version (e.g. iscro@{spec}) or pass --family")
+        family = families[0]
+    return library.get(family, spec)
+
+
+def _pair(text: str, library: Library, family: str | None) -> tuple[LawVersion, LawVersion]:
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise VersionSelectionError(f"--versions takes two versions separated by a comma, got {text!r}")
+    bare = [p for p in parts if "@" not in p and not _is_file(p)]
+    if family is None and bare:  # the one family that has every version named
+        having = [f for f in library.families() if set(bare) <= {v.version for v in library.versions(f)}]
+        if len(having) == 1:
+            family = having[0]
+    return resolve_version(parts[0], library, family), resolve_version(parts[1], library, family)
+
+
+def _is_file(spec: str) -> bool:
+    path = Path(spec)
+    return path.suffix in (".yaml", ".yml") or path.is_file()
+
+
+def _colour(choice: str, stream: TextIO) -> bool:
+    if choice == "always":
+        return True
+    if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    return _isatty(stream)
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _read_facts(file: str) -> tuple[dict[str, Any], str]:
+    if file == "-":
+        return parse_facts_json(sys.stdin.buffer.read(), source="<stdin>"), "<stdin>"
+    try:
+        raw = Path(file).read_bytes()
+    except OSError as exc:
+        raise FactsError([Problem(f"cannot read the file: {exc.strerror}", code="F000", path="$")],
+                         source=file) from None
+    return parse_facts_json(raw, source=file), file
+
+
+# -- diff ---------------------------------------------------------------------------------------------------------
+
+
+def run_diff(args: argparse.Namespace, library: Library, out: TextIO, err: TextIO) -> int:
+    try:
+        old = resolve_version(args.old, library, None)
+        new = resolve_version(args.new, library, None)
+    except RulesetError as exc:
+        print(f"regole diff: ruleset error:\n{exc}", file=err)
+        return DIFF_TROUBLE
+    except RegoleError as exc:
+        print(f"regole diff: {exc}", file=err)
+        return DIFF_TROUBLE
+    diff = diff_versions(old, new, pair_renames=not args.no_renames)
+    out.write(render_diff(diff, args.format, color=args.format == "text" and _colour(args.color, out)))
+    return DIFF_SAME if diff.same else DIFF_DIFFERENT
+
+
+# -- compare ------------------------------------------------------------------------------------------------------
+
+
+def run_compare(args: argparse.Namespace, library: Library, out: TextIO, err: TextIO) -> int:
+    data, source = _read_facts(args.file)
+    family = args.family
+    if family is None and not all("@" in p or _is_file(p.strip()) for p in args.versions.split(",")):
+        family = library.guess_family(data)
+    a, b = _pair(args.versions, library, family)
+    comparison = compare_case(data, a, b, source=source)
+    if args.json:
+        out.write(comparison.to_json())
+    else:
+        out.write(render_comparison(comparison, color=_colour(args.color, out), source=source))
+    return 0
+
+
+# -- impact -------------------------------------------------------------------------------------------------------
+
+
+class _Progress:
+    """``rows read / total (percent), rate`` on one terminal line, at most five times a second."""
+
+    def __init__(self, stream: TextIO, total: int | None) -> None:
+        self.stream = stream
+        self.total = total
+        self.started = time.perf_counter()
+        self.last = 0.0
+
+    def __call__(self, done: int) -> None:
+        now = time.perf_counter()
+        if now - self.last < 0.2 and done != self.total:
+            return
+        self.last = now
+        rate = done / (now - self.started) if now > self.started else 0.0
+        of = f" / {self.total:,} ({done / self.total:.0%})" if self.total else ""
+        self.stream.write(f"\r  {done:,}{of} rows, {rate:,.0f} rows/s ")
+        self.stream.flush()
+
+    def finish(self) -> None:
+        self.stream.write("\r" + " " * 60 + "\r")
+        self.stream.flush()
+
+
+def run_impact(args: argparse.Namespace, library: Library, out: TextIO, err: TextIO) -> int:
+    a, b = _pair(args.versions, library, args.family)
+    if a.family != b.family:
+        raise VersionSelectionError(f"{a.key} and {b.key} are versions of different families")
+    path = Path(args.data)
+    if not path.is_file():
+        raise FactsError([Problem("no such file", code="F000", path="$")], source=str(path))
+    fmt = detect_format(path, args.data_format)
+    if args.amount and args.amount not in (*a.outputs, *b.outputs):
+        raise VersionSelectionError(f"--amount {args.amount}: not an output of {a.key} or {b.key}")
+    table = FactTable([a, b])
+    progress = _Progress(err, count_rows(path, fmt)) if _isatty(err) else None
+    impact = measure_impact(read_rows(path, table, fmt), a, b, source=str(path), fmt=fmt,
+                            chart_output=args.amount, progress=progress, full_trace=args.full_trace)
+    if progress is not None:
+        progress.finish()
+    out.write(impact.to_json() if args.json else render_impact(impact))
+    if args.report:
+        args.report.write_text(render_impact_html(impact), encoding="utf-8")
+        print(f"regole impact: report written to {args.report}", file=err)
+    if impact.bad_rows:
+        print(f"regole impact: {impact.bad_rows:,} bad rows skipped; the first: {impact.problems[0].render()}",
+              file=err)
+    return 0
+
+
+# -- population ---------------------------------------------------------------------------------------------------
+
+
+def _population_spec(args: argparse.Namespace) -> PopulationSpec:
+    candidate = Path(args.spec)
+    if candidate.suffix in (".yaml", ".yml") or candidate.is_file():
+        path = candidate
+    else:
+        root = Path(args.rulesets) if getattr(args, "rulesets", None) else rulesets_dir()
+        path = population_path(root, args.family, args.spec)
+        if not path.is_file():
+            raise VersionSelectionError(f"{args.family} has no population file {args.spec!r} ({path})")
+    spec = load_population(path)
+    if spec.family != args.family:
+        raise RulesetError([Problem(f"the file describes {spec.family}, not {args.family}", code="G012",
+                                    file=str(path))])
+    return spec
+
+
+def run_population(args: argparse.Namespace, library: Library, out: TextIO, err: TextIO) -> int:
+    if args.n < 0 or args.seed < 0:
+        raise VersionSelectionError("--n and --seed must not be negative")
+    spec = _population_spec(args)
+    laws = library.versions(args.family)
+    problems = spec.check_against(laws)
+    if problems:
+        raise RulesetError(problems)
+    if args.out is None:
+        try:
+            write_jsonl(spec.applications(args.n, args.seed), out)
+            out.flush()
+        except BrokenPipeError:  # `regole population ... | head`: the reader has gone, which is fine
+            _silence_stdout(out)
+        return 0
+    fmt = detect_format(args.out)
+    with args.out.open("w", encoding="utf-8", newline="") as handle:
+        if fmt == "csv":  # two passes over the same draw: the columns first, then the rows
+            columns = FactTable(laws).columns(spec.applications(args.n, args.seed))
+            count = write_csv(spec.applications(args.n, args.seed), columns, handle)
+        else:
+            count = write_jsonl(spec.applications(args.n, args.seed), handle)
+    print(f"regole population: {count:,} applications of {args.family} (seed {args.seed}) written to {args.out}; "
+          "illustrative data, not INPS statistics", file=err)
+    return 0
+
+
+def _silence_stdout(out: TextIO) -> None:
+    """Point standard output at /dev/null so that Python's final flush does not fail again."""
+    if out is sys.stdout:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+
+
+__all__ = ["DIFF_DIFFERENT", "DIFF_SAME", "DIFF_TROUBLE", "register", "resolve_version"]

@@ -1,0 +1,559 @@
+"""Datasets of applications for the batch tools (``regole impact``, ``regole population``): read JSON Lines,
+CSV or Parquet rows as facts, check each row against the facts the law versions declare, and write rows as
+JSON Lines or CSV. The format is documented in docs/datasets.md.
+
+CSV columns (and flat Parquet columns) map to facts like this:
+
+* a plain fact is one column named after it: ``data_domanda``, ``regolarita_contributiva``;
+* a by-year fact is one column per year: ``reddito_lavoro_autonomo.2023``;
+* a list of records is one column per item and field, items counted from 1:
+  ``prestazioni_iscro_precedenti.1.data_inizio``; an item whose cells are all empty is left out, so a row
+  with every cell of the list empty has an empty list (none);
+* an empty cell leaves the fact out (unknown); booleans are ``true``/``false``, dates ``YYYY-MM-DD``,
+  money euros with a dot and at most two decimals (``6000.50``).
+
+Every row is checked against the facts that the law versions declare (types, dates that exist, money with
+at most two decimals, years as ``YYYY``) and the facts schema's field names and limits. This is the facts
+schema's own rule set for those fields, done without the JSON Schema machinery, which would cost more than
+evaluating the row twice; a row that fails, or that carries a field no version reads, goes through the full
+schema check, whose messages are reported. A bad row is reported with its number and field; it never stops
+the run.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, TextIO
+
+from ._compile import LawVersion
+from ._facts import validate_facts
+from ._schema import load_schema
+from ._suggest import suggest
+from ._types import ListType, Type
+from .errors import FactsError, Problem
+
+FORMATS = ("jsonl", "csv", "parquet")
+_MONEY = re.compile(r"^-?\d{1,12}(\.\d{1,2})?$")
+_NUMBER = re.compile(r"^-?\d{1,12}(\.\d+)?$")
+_INTEGER = re.compile(r"^-?\d{1,12}$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_YEAR = re.compile(r"^(19|20)\d{2}$")
+_ITEM = re.compile(r"^[1-9]\d{0,3}$")
+_MONEY_LIMIT = Decimal(10) ** 12
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """What is wrong with one row: its number (the file line; for Parquet the row from 1) and field."""
+
+    row: int
+    field: str | None
+    message: str
+
+    def render(self) -> str:
+        return f"row {self.row}" + (f", {self.field}" if self.field else "") + f": {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"row": self.row, "field": self.field, "message": self.message}
+
+
+@dataclass(frozen=True)
+class Row:
+    number: int
+    facts: dict[str, Any] | None  # JSON-ready facts (money and dates as text), None when the row is bad
+    problems: tuple[RowProblem, ...] = ()
+
+
+def detect_format(path: Path, explicit: str | None = None) -> str:
+    if explicit:
+        return explicit
+    suffixes = [s.lower() for s in path.suffixes]
+    if ".csv" in suffixes:
+        return "csv"
+    if ".parquet" in suffixes or ".pq" in suffixes:
+        return "parquet"
+    return "jsonl"
+
+
+class FactTable:
+    """The facts of one or more law versions of a family (which must agree on their types), the way a
+    dataset row is checked and converted."""
+
+    def __init__(self, laws: list[LawVersion]) -> None:
+        self.types: dict[str, Type] = {}
+        clashes = []
+        for law in laws:
+            for name, fact in law.facts.items():
+                if name in self.types and self.types[name] != fact.type:
+                    clashes.append(Problem(f"{name} is {self.types[name]} in one version and {fact.type} in "
+                                           f"{law.key}; rows cannot be read for both", code="D001",
+                                           path=f"$.{name}"))
+                self.types.setdefault(name, fact.type)
+        if clashes:
+            raise FactsError(clashes)
+        self.schema_names = tuple(dict.fromkeys(law.facts_schema for law in laws))
+        self.properties: dict[str, Any] = {}
+        required: dict[str, None] = {}
+        for name in self.schema_names:  # a row must satisfy the facts schema of every version
+            schema = load_schema(name)
+            for key, spec in schema.get("properties", {}).items():
+                self.properties.setdefault(key, spec)
+            required.update(dict.fromkeys(schema.get("required", ())))
+        self.required: tuple[str, ...] = tuple(required)
+
+    # -- checking JSON-like rows ------------------------------------------------------------------------------
+
+    def check(self, number: int, data: Any) -> Row:
+        """Check one row (as parsed from JSON); slow, complete schema check only for rows that need it."""
+        if not isinstance(data, dict):
+            return Row(number, None, (RowProblem(number, None, f"a row must be a JSON object, got "
+                                                 f"{type(data).__name__}"),))
+        problems: list[RowProblem] = []
+        unread = False
+        for name, value in data.items():
+            ftype = self.types.get(name)
+            if ftype is None:
+                if name in self.properties:
+                    unread = True  # a field of the schema that no version reads: the schema decides
+                    continue
+                hint = suggest(name, self.properties)
+                problems.append(RowProblem(number, name, "unknown field" + (f" ({hint})" if hint else "")))
+                continue
+            message = self._check_value(value, ftype, self.properties.get(name, {}))
+            if message:
+                problems.append(RowProblem(number, name + message[0], message[1]))
+        problems += [RowProblem(number, name, "required field is missing") for name in self.required
+                     if data.get(name) is None]
+        if problems or unread:
+            return self._full_check(number, data, problems)
+        return Row(number, data)
+
+    def _full_check(self, number: int, data: dict[str, Any], problems: list[RowProblem]) -> Row:
+        try:
+            for name in self.schema_names:
+                validate_facts(data, name)
+        except FactsError as exc:
+            return Row(number, None, tuple(RowProblem(number, _field(p.path), p.message + (f" ({p.hint})" if p.hint
+                                                                                         else ""))
+                                           for p in exc.problems))
+        if problems:  # stricter than the schema: keep our own finding
+            return Row(number, None, tuple(problems))
+        return Row(number, data)
+
+    def _check_value(self, value: Any, ftype: Type, schema: Mapping[str, Any]) -> tuple[str, str] | None:
+        """("" or the sub-field, message) when ``value`` is not a valid ``ftype``."""
+        if isinstance(ftype, ListType):
+            if not isinstance(value, list):
+                return "", f"{_shown(value)} should be a list"
+            limit = schema.get("maxItems")
+            if isinstance(limit, int) and len(value) > limit:
+                return "", f"more than {limit} items"
+            fields = dict(ftype.fields)
+            for i, item in enumerate(value):
+                if not isinstance(item, dict):
+                    return f"[{i}]", f"{_shown(item)} should be an object"
+                for key, inner in item.items():
+                    if key not in fields:
+                        return f"[{i}].{key}", "unknown field"
+                    problem = _scalar_problem(inner, fields[key])
+                    if problem:
+                        return f"[{i}].{key}", problem
+                missing = [k for k in fields if k not in item]
+                if missing:
+                    return f"[{i}].{missing[0]}", "required field is missing"
+            return None
+        if ftype in ("money_by_year", "integer_by_year"):
+            if not isinstance(value, dict):
+                return "", f"{_shown(value)} should be an object of years"
+            limit = schema.get("maxProperties")
+            if isinstance(limit, int) and len(value) > limit:
+                return "", f"more than {limit} years"
+            inner_type = "money" if ftype == "money_by_year" else "integer"
+            for year, amount in value.items():
+                if not _YEAR.match(str(year)):
+                    return f".{year}", f"{_shown(year)} is not a year (YYYY)"
+                problem = _scalar_problem(amount, inner_type)
+                if problem:
+                    return f".{year}", problem
+            return None
+        problem = _scalar_problem(value, str(ftype))
+        return ("", problem) if problem else None
+
+    # -- flat rows (CSV, Parquet) -------------------------------------------------------------------------------
+
+    def check_columns(self, columns: list[str], source: str) -> None:
+        """Raise FactsError when a column does not name a fact (the whole file would be misread)."""
+        problems = []
+        for column in columns:
+            name, _, rest = column.partition(".")
+            ftype = self.types.get(name)
+            known = name in self.properties
+            if ftype is None and not known:
+                hint = suggest(name, self.properties) or "see docs/datasets.md for the column names"
+                problems.append(Problem(f"column {column!r} is not a fact", code="D002", path=column, hint=hint))
+            elif ftype is None:
+                problems.append(Problem(f"column {column!r}: no version compared reads this fact", code="D002",
+                                        path=column, hint="remove the column"))
+            elif not _column_fits(ftype, rest):
+                problems.append(Problem(f"column {column!r} does not fit {name}, which is {ftype}", code="D002",
+                                        path=column, hint=_column_hint(name, ftype)))
+        if problems:
+            raise FactsError(problems, source=source)
+
+    def from_flat(self, number: int, record: Mapping[str, Any]) -> Row:
+        """A row from flat cells (text from CSV, or typed Parquet values); an empty cell leaves the fact out."""
+        data: dict[str, Any] = {}
+        problems: list[RowProblem] = []
+        lists: dict[str, dict[int, dict[str, Any]]] = {}
+        for column, cell in record.items():
+            name, _, rest = column.partition(".")
+            ftype = self.types[name]
+            if isinstance(ftype, ListType) and rest:
+                index, _, field = rest.partition(".")
+                lists.setdefault(name, {})
+                if _empty(cell):
+                    continue
+                value, problem = _parse_cell(cell, ftype.field(field) or "string")
+                if problem:
+                    problems.append(RowProblem(number, column, problem))
+                    continue
+                lists[name].setdefault(int(index), {})[field] = value
+                continue
+            if _empty(cell):
+                continue
+            if rest:  # by year
+                value, problem = _parse_cell(cell, "money" if ftype == "money_by_year" else "integer")
+                if problem:
+                    problems.append(RowProblem(number, column, problem))
+                else:
+                    data.setdefault(name, {})[rest] = value
+                continue
+            if not isinstance(ftype, str) or ftype in ("money_by_year", "integer_by_year"):
+                nested = _nested(cell)  # a nested Parquet column (struct, map or list)
+                if nested is None:
+                    problems.append(RowProblem(number, column, f"{_shown(cell)} should be {ftype}; see "
+                                               "docs/datasets.md for the columns"))
+                else:
+                    data[name] = nested
+                continue
+            value, problem = _parse_cell(cell, ftype)
+            if problem:
+                problems.append(RowProblem(number, column, problem))
+            else:
+                data[name] = value
+        for name, items in lists.items():
+            data[name] = [items[i] for i in sorted(items)]
+        if problems:
+            return Row(number, None, tuple(problems))
+        row = self.check(number, data)
+        if row.problems:  # name the CSV column rather than the JSON path
+            return Row(number, None, tuple(RowProblem(p.row, _column(p.field), p.message) for p in row.problems))
+        return row
+
+    def columns(self, rows: Iterable[Mapping[str, Any]]) -> list[str]:
+        """The CSV columns that hold every fact of ``rows``, in the order the facts are declared."""
+        seen: dict[str, set[str]] = {}
+        for row in rows:
+            for column in flatten(row):
+                name, _, rest = column.partition(".")
+                seen.setdefault(name, set()).add(rest)
+        order = [*self.types, *sorted(set(seen) - set(self.types))]
+        out = []
+        for name in order:
+            for rest in sorted(seen.get(name, ()), key=_column_key):
+                out.append(f"{name}.{rest}" if rest else name)
+        return out
+
+
+def flatten(row: Mapping[str, Any]) -> dict[str, str]:
+    """A JSON-ready row as CSV cells (the inverse of :meth:`FactTable.from_flat`)."""
+    cells: dict[str, str] = {}
+    for name, value in row.items():
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                cells[f"{name}.{key}"] = _text(inner)
+        elif isinstance(value, list):
+            for i, item in enumerate(value, start=1):
+                for key, inner in item.items():
+                    cells[f"{name}.{i}.{key}"] = _text(inner)
+        elif value is not None:
+            cells[name] = _text(value)
+    return cells
+
+
+def write_jsonl(rows: Iterable[Mapping[str, Any]], out: TextIO) -> int:
+    count = 0
+    for row in rows:
+        out.write(json.dumps(row, ensure_ascii=False, default=_json_default, separators=(",", ":")) + "\n")
+        count += 1
+    return count
+
+
+def write_csv(rows: Iterable[Mapping[str, Any]], columns: list[str], out: TextIO) -> int:
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n", extrasaction="raise")
+    writer.writeheader()
+    count = 0
+    for row in rows:
+        writer.writerow(flatten(row))
+        count += 1
+    return count
+
+
+# -- reading ------------------------------------------------------------------------------------------------------
+
+
+def count_rows(path: Path, fmt: str) -> int | None:
+    """The number of rows, cheaply, for a progress indicator (None when unknown)."""
+    if fmt == "parquet":
+        return None
+    with path.open("rb") as handle:
+        lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+    return max(lines - (1 if fmt == "csv" else 0), 0)
+
+
+def read_rows(path: Path, table: FactTable, fmt: str) -> Iterator[Row]:
+    """The rows of the dataset at ``path``, each checked; raise FactsError when the file cannot be read."""
+    if fmt == "jsonl":
+        return _read_jsonl(path, table)
+    if fmt == "csv":
+        return _read_csv(path, table)
+    if fmt == "parquet":
+        return _read_parquet(path, table)
+    raise FactsError([Problem(f"unknown dataset format {fmt!r}; use {', '.join(FORMATS)}", code="D003")])
+
+
+def _open_text(path: Path) -> TextIO:
+    try:
+        return path.open(encoding="utf-8", newline="")
+    except OSError as exc:
+        raise FactsError([Problem(f"cannot read the file: {exc.strerror}", code="F000", path="$")],
+                         source=str(path)) from None
+
+
+def _read_jsonl(path: Path, table: FactTable) -> Iterator[Row]:
+    def reject_constant(name: str) -> Any:
+        raise ValueError(f"{name} is not a number JSON allows")
+
+    with _open_text(path) as handle:
+        try:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    data = json.loads(line, parse_float=Decimal, parse_constant=reject_constant)
+                except (ValueError, RecursionError) as exc:
+                    message = f"not valid JSON: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+                    yield Row(number, None, (RowProblem(number, None, message),))
+                    continue
+                yield table.check(number, data)
+        except UnicodeDecodeError as exc:
+            raise FactsError([Problem(f"not UTF-8 text (invalid byte at offset {exc.start})", code="F008",
+                                      path="$")], source=str(path)) from None
+
+
+def _read_csv(path: Path, table: FactTable) -> Iterator[Row]:
+    with _open_text(path) as handle:
+        try:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                return
+            columns = [c.strip() for c in header]
+            duplicates = sorted({c for c in columns if columns.count(c) > 1})
+            if duplicates:
+                raise FactsError([Problem(f"column {c!r} appears more than once", code="D002", path=c)
+                                  for c in duplicates], source=str(path))
+            table.check_columns(columns, str(path))
+            start = reader.line_num
+            for cells in reader:
+                number = start + 1
+                start = reader.line_num
+                if not any(cell.strip() for cell in cells):
+                    continue
+                if len(cells) != len(columns):
+                    yield Row(number, None, (RowProblem(number, None, f"{len(cells)} cells for {len(columns)} "
+                                                        "columns"),))
+                    continue
+                yield table.from_flat(number, dict(zip(columns, cells, strict=True)))
+        except UnicodeDecodeError as exc:
+            raise FactsError([Problem(f"not UTF-8 text (invalid byte at offset {exc.start})", code="F008",
+                                      path="$")], source=str(path)) from None
+        except csv.Error as exc:
+            raise FactsError([Problem(f"not valid CSV: {exc}", code="D004", path="$")], source=str(path)) from None
+
+
+def _read_parquet(path: Path, table: FactTable) -> Iterator[Row]:
+    try:
+        import pyarrow.parquet as pq  # type: ignore[import-not-found, unused-ignore]  # optional, not a dependency
+    except ImportError:
+        raise FactsError([Problem("reading Parquet needs pyarrow, which is not installed "
+                                  "(pip install pyarrow); or use JSON Lines or CSV", code="D005")],
+                         source=str(path)) from None
+    try:
+        parquet = pq.ParquetFile(str(path))
+    except (OSError, ValueError) as exc:
+        raise FactsError([Problem(f"cannot read the Parquet file: {exc}", code="D004")], source=str(path)) from None
+    columns = [str(c) for c in parquet.schema_arrow.names]
+    table.check_columns(columns, str(path))
+    number = 0
+    for batch in parquet.iter_batches(batch_size=10_000):
+        for record in batch.to_pylist():
+            number += 1
+            yield table.from_flat(number, record)
+
+
+# -- cells and values -------------------------------------------------------------------------------------------
+
+
+def _empty(cell: Any) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+def _parse_cell(cell: Any, ftype: str) -> tuple[Any, str | None]:
+    """A flat cell as the JSON value of a ``ftype`` fact, or the problem."""
+    if isinstance(cell, str):
+        text = cell.strip()
+        if ftype == "boolean":
+            lowered = text.lower()
+            if lowered in ("true", "false"):
+                return lowered == "true", None
+            return None, f"{text!r} is not a boolean: write true or false"
+        if ftype == "integer":
+            return (int(text), None) if _INTEGER.match(text) else (None, f"{text!r} is not a whole number")
+        if ftype == "money":
+            if _MONEY.match(text):
+                return text, None
+            return None, (f"{text!r} is not an amount: write euros with a dot and at most two decimals, e.g. "
+                          "6000.50 (not 6.000,50)")
+        return text, _scalar_problem(text, ftype)
+    if isinstance(cell, dt.date) and not isinstance(cell, dt.datetime) and ftype == "date":
+        return cell.isoformat(), None
+    if isinstance(cell, float) and ftype in ("money", "number"):
+        cell = Decimal(repr(cell))
+    return cell, _scalar_problem(cell, ftype)
+
+
+def _scalar_problem(value: Any, ftype: str) -> str | None:
+    """Why ``value`` (as JSON carries it) is not a valid ``ftype``, or None."""
+    if ftype == "boolean":
+        return None if isinstance(value, bool) else f"{_shown(value)} should be true or false"
+    if ftype == "date":
+        if not isinstance(value, str) or not _DATE.match(value):
+            return f"{_shown(value)} is not a date written YYYY-MM-DD"
+        try:
+            dt.date.fromisoformat(value)
+        except ValueError:
+            return f"{_shown(value)} is not a real date (YYYY-MM-DD)"
+        return None
+    if ftype in ("money", "number"):
+        if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
+            return f"{_shown(value)} should be an amount"
+        if isinstance(value, str):
+            pattern = _MONEY if ftype == "money" else _NUMBER
+            return None if pattern.match(value) else (f"{_shown(value)} is not an amount: write euros with a dot "
+                                                      "and at most two decimals, e.g. \"6000.50\"")
+        try:
+            number = Decimal(value)
+        except InvalidOperation:  # pragma: no cover - ints and Decimals always convert
+            return f"{_shown(value)} should be an amount"
+        if not number.is_finite() or abs(number) > _MONEY_LIMIT:
+            return f"{_shown(value)} is out of range"
+        if ftype == "money" and number != number.quantize(Decimal("0.01")):
+            return f"{value} has more than two decimals; amounts are in euros and cents"
+        return None
+    if ftype == "integer":
+        ok = isinstance(value, int) and not isinstance(value, bool)
+        return None if ok else f"{_shown(value)} should be a whole number"
+    if ftype == "string":
+        return None if isinstance(value, str) else f"{_shown(value)} should be text"
+    return f"{_shown(value)}: facts of type {ftype} cannot be read from a dataset"  # pragma: no cover
+
+
+def _nested(cell: Any) -> Any:
+    """A nested Parquet value (struct → dict, map → list of pairs, list) as JSON-ready data, or None."""
+    if isinstance(cell, list) and all(isinstance(p, tuple) and len(p) == 2 for p in cell) and cell:
+        return {str(k): _plain(v) for k, v in cell}
+    if isinstance(cell, dict | list):
+        return _plain(cell)
+    return None
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+def _column_fits(ftype: Type, rest: str) -> bool:
+    if isinstance(ftype, ListType):
+        index, _, field = rest.partition(".")
+        return rest == "" or (bool(_ITEM.match(index)) and ftype.field(field) is not None)  # "": nested Parquet
+    if ftype in ("money_by_year", "integer_by_year"):
+        return rest == "" or bool(_YEAR.match(rest))  # "" : a nested Parquet column
+    return rest == ""
+
+
+def _column_hint(name: str, ftype: Type) -> str:
+    if isinstance(ftype, ListType):
+        return f"write {name}.1.{ftype.fields[0][0]}, {name}.2.{ftype.fields[0][0]}, ..."
+    if ftype in ("money_by_year", "integer_by_year"):
+        return f"write one column per year: {name}.2023"
+    return f"write the column as {name}"
+
+
+def _column_key(rest: str) -> tuple[int, str]:
+    head, _, tail = rest.partition(".")
+    return (int(head), tail) if head.isdigit() else (0, rest)
+
+
+def _field(path: str | None) -> str | None:
+    """``$.reddito.2023`` → ``reddito.2023``; ``$`` → None."""
+    if not path or path == "$":
+        return None
+    return path[2:] if path.startswith("$.") else path
+
+
+def _column(field: str | None) -> str | None:
+    """A JSON field path as the CSV column: ``prestazioni[0].data_inizio`` → ``prestazioni.1.data_inizio``."""
+    if field is None:
+        return None
+    return re.sub(r"\[(\d+)\]", lambda m: f".{int(m.group(1)) + 1}", field)
+
+
+def _text(value: Any) -> str:
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    return str(value)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return f"{value:f}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, default=str, ensure_ascii=False)[:80]
+
+
+__all__ = ["FORMATS", "FactTable", "Row", "RowProblem", "count_rows", "detect_format", "flatten", "read_rows",
+           "write_csv", "write_jsonl"]
