@@ -194,7 +194,7 @@ class Explainer:
         except TemplateSyntaxError as exc:
             raise TemplateError([Problem(exc.message or "syntax error", code="T002", file=exc.filename or name,
                                          line=exc.lineno)]) from None
-        except (UndefinedError, SecurityError) as exc:
+        except (UndefinedError, SecurityError, TypeError) as exc:  # TypeError: e.g. an unknown value used as true/false
             raise TemplateError([Problem(str(exc), code="T003", file=name)]) from None
 
 
