@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import copy
+import io
 from typing import Any
 
 import pytest
 
-from engine import Library, Result, evaluate
+from engine import LawVersion, Library, Result, evaluate
+from engine._facts import selecting_date, to_values
+from engine._kernel import _topological
+from engine._values import Unknown
+from engine.cli import main
 
 BASE_2024: dict[str, Any] = {
     "data_domanda": "2024-09-10",
@@ -66,3 +71,34 @@ def run(facts: dict[str, Any], **kwargs: Any) -> Result:
 
 def outcome(result: Result, requirement: str) -> str:
     return result.requirement(requirement).outcome
+
+
+def cli(*argv: str, stderr: io.StringIO | None = None) -> tuple[int, str, str]:
+    """Run ``regole`` in this process: (exit code, standard output, standard error)."""
+    out, err = io.StringIO(), stderr or io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture(scope="session")
+def laws(library: Library) -> dict[str, LawVersion]:
+    """The ISCRO law versions by name."""
+    return {law.version: law for law in library.versions("iscro")}
+
+
+def reference_values(law: LawVersion, facts: dict[str, Any]) -> dict[str, Any]:
+    """Every value of a case worked out by the Python evaluator alone, in dependency order: the reference
+    the durable-rules network is compared with."""
+    values: dict[str, Any] = {}
+    known = to_values(facts, law)
+    for name in law.facts:
+        values[name] = known.get(name, Unknown(frozenset({name})))
+    day = selecting_date(facts, law.selected_by)
+    for name, parameter in law.parameters.items():
+        dated = parameter.at(day)
+        values[name] = dated.value if dated and dated.value is not None else Unknown(frozenset())
+    for node in _topological([*law.derived.values(), *law.computations.values()]):
+        values[node.name] = node.evaluate(values)
+    for node in law.requirements:
+        values[node.name] = node.evaluate(values)
+    return values

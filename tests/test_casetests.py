@@ -4,21 +4,15 @@ fact, money compared as amounts)."""
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
 from pathlib import Path
 
+from conftest import cli
+
 from engine._casetests import load_case_file, same_value
 from engine._resources import rulesets_dir
-from engine.cli import main
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def family_copy(tmp_path: Path, cases: str) -> Path:

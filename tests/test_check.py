@@ -13,7 +13,6 @@ file it is in when that is not the ruleset itself::
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
@@ -22,12 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import cli
 from jsonschema import Draft202012Validator
 
 from engine import load_ruleset
 from engine._check import check_paths
 from engine._resources import rulesets_dir, schemas_dir
-from engine.cli import main
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
@@ -36,11 +35,6 @@ _EXPECT = re.compile(r"^# expect: ([A-Z]\d{3}) (\d+) (\d+|-)(?: (\S+))?$")
 NEW_CODES = {"P003", "P004", "P005", "S005", "V001", "V002", "V003", "T001", "T002", "T003", "K001", "K002", "K003",
              "W001", "W002"}
 
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @dataclass

@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import case
+from conftest import case, reference_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import Library, Result, evaluate, explain
-from engine._facts import selecting_date, to_values
-from engine._kernel import _topological
 from engine._values import Unknown
 from engine.errors import VersionSelectionError
 
@@ -580,19 +578,10 @@ def test_network_agrees_with_the_python_evaluator(library: Library, seed: int) -
     facts = random_application(random.Random(seed))
     result = evaluate(facts, family="cig-covid", library=library)
     law = library.get("cig-covid", result.version)
-    values: dict[str, Any] = {}
-    known = to_values(facts, law)
-    for name in law.facts:
-        values[name] = known.get(name, Unknown(frozenset({name})))
-    selected = selecting_date(facts, law.selected_by)
-    for name, parameter in law.parameters.items():
-        dated = parameter.at(selected)
-        values[name] = dated.value if dated and dated.value is not None else Unknown(frozenset())
-    for node in _topological([*law.derived.values(), *law.computations.values()]):
-        values[node.name] = node.evaluate(values)
+    values = reference_values(law, facts)
     names = {True: "soddisfatto", False: "non_soddisfatto"}
     for node in law.requirements:
-        expected = node.evaluate(values)
+        expected = values[node.name]
         assert result.requirement(node.name).outcome == names.get(expected, "indeterminato"), node.name
     for name in law.outputs:
         if isinstance(values[name], Unknown):

@@ -19,20 +19,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from conftest import BASE_2024, case
+from conftest import BASE_2024, case, cli
 
 from engine._resources import rulesets_dir
-from engine.cli import EXIT_FACTS, EXIT_OK, EXIT_RULESET, EXIT_USAGE, EXIT_VERSION, main
+from engine.cli import EXIT_FACTS, EXIT_OK, EXIT_RULESET, EXIT_USAGE, EXIT_VERSION
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "iscro-2024-ammessa.json"
 INVALID = Path(__file__).resolve().parent / "invalid_rulesets"
 
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def facts_file(tmp_path: Path, facts: dict[str, object], name: str = "domanda.json") -> Path:

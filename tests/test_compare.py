@@ -4,17 +4,15 @@ differ, the JSON form, and a date for which a version has no parameter values.""
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BASE_2024, case
+from conftest import BASE_2024, case, cli
 
-from engine import LawVersion, Library
+from engine import LawVersion
 from engine._compare import Comparison, compare_case, render_comparison
-from engine.cli import main
 
 # Both regimes' facts, so that each version can decide (2021 reads percettore_reddito_cittadinanza and
 # titolare_ape_sociale; 2024 reads the Assegno di inclusione, ALAS, IDIS and elected offices).
@@ -32,15 +30,6 @@ ONLY_2021 = case(COMMON, reddito_lavoro_autonomo={"2020": "10000.00", "2021": "1
                  prestazioni_iscro_precedenti=[{"data_inizio": "2024-02-01"}])
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-@pytest.fixture(scope="module")
-def laws(library: Library) -> dict[str, LawVersion]:
-    return {law.version: law for law in library.versions("iscro")}
 
 
 def compare(facts: dict[str, Any], laws: dict[str, LawVersion]) -> Comparison:

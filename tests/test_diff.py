@@ -11,8 +11,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import cli
 
-from engine import LawVersion, Library, load_ruleset
+from engine import LawVersion, load_ruleset
 from engine._diff import SECTIONS, Change, VersionDiff, diff_versions, skeleton
 from engine._diff_render import render_diff
 from engine._expr import parse_expression
@@ -22,15 +23,6 @@ from engine.cli import main
 INVALID = Path(__file__).resolve().parent / "invalid_rulesets"
 
 
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-@pytest.fixture(scope="module")
-def laws(library: Library) -> dict[str, LawVersion]:
-    return {law.version: law for law in library.versions("iscro")}
 
 
 @pytest.fixture(scope="module")

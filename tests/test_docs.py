@@ -4,22 +4,15 @@ and an index per family, with requirements, parameters over time with their sour
 
 from __future__ import annotations
 
-import io
 import re
 import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import cli
 
 from engine._resources import rulesets_dir
-from engine.cli import main
-
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

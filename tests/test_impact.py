@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BASE_2024
+from conftest import BASE_2024, cli
 
-from engine import FactsError, LawVersion, Library
+from engine import FactsError, LawVersion
 from engine._dataset import FactTable, read_rows
 from engine._facts import validate_facts
 from engine._impact import Impact, measure_impact, render_impact
 from engine._impact_report import render_impact_html
 from engine._population import load_population
 from engine._resources import rulesets_dir
-from engine.cli import main
 
 # ---------------------------------------------------------------------------------------------------------------
 # Six applications of 10 September 2024, worked out by hand.
@@ -97,15 +96,6 @@ CSV = "\n".join([
 ]) + "\n"
 
 
-def cli(*argv: str, stderr: io.StringIO | None = None) -> tuple[int, str, str]:
-    out, err = io.StringIO(), stderr or io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
-
-
-@pytest.fixture(scope="module")
-def laws(library: Library) -> dict[str, LawVersion]:
-    return {law.version: law for law in library.versions("iscro")}
 
 
 @pytest.fixture

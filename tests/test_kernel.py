@@ -13,44 +13,25 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from conftest import reference_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from population import application
 
 from engine import LawVersion, Library, evaluate
 from engine._facts import selecting_date
-from engine._kernel import _topological
 from engine._run import run_case
 from engine._values import Unknown
 
 
 def reference_outcomes(law: LawVersion, facts: dict[str, Any]) -> dict[str, Any]:
-    """Evaluate every node with the Python evaluator alone, in dependency order."""
-    from engine._facts import to_values
-
-    values: dict[str, Any] = {}
-    known = to_values(facts, law)
-    for name in law.facts:
-        values[name] = known.get(name, Unknown(frozenset({name})))
-    day = selecting_date(facts, law.selected_by)
-    for name, parameter in law.parameters.items():
-        dated = parameter.at(day)
-        values[name] = dated.value if dated and dated.value is not None else Unknown(frozenset())
-    for node in _topological([*law.derived.values(), *law.computations.values()]):
-        values[node.name] = node.evaluate(values)
-    outcomes = {}
-    for node in law.requirements:
-        value = node.evaluate(values)
-        outcomes[node.name] = None if isinstance(value, Unknown) else value
-    return outcomes
+    values = reference_values(law, facts)
+    return {node.name: None if isinstance(values[node.name], Unknown) else values[node.name]
+            for node in law.requirements}
 
 
 NAMES = {True: "soddisfatto", False: "non_soddisfatto", None: "indeterminato"}
 
-
-@pytest.fixture(scope="module")
-def laws(library: Library) -> dict[str, LawVersion]:
-    return {law.version: law for law in library.versions("iscro")}
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

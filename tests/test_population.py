@@ -5,7 +5,6 @@ facts schema; the shares follow the file; a wrong population file is reported wi
 from __future__ import annotations
 
 import ast
-import io
 import json
 import os
 import subprocess
@@ -13,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import cli
 
 import engine
 from engine import Library, RulesetError
@@ -20,15 +20,9 @@ from engine._dataset import FactTable, read_rows
 from engine._facts import validate_facts
 from engine._population import PopulationSpec, load_population
 from engine._resources import rulesets_dir
-from engine.cli import main
 
 SPEC_PATH = rulesets_dir() / "iscro" / "population" / "default.yaml"
 
-
-def cli(*argv: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(argv), stdout=out, stderr=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
