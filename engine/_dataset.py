@@ -391,7 +391,7 @@ def _read_csv(path: Path, table: FactTable) -> Iterator[Row]:
 
 def _read_parquet(path: Path, table: FactTable) -> Iterator[Row]:
     try:
-        import pyarrow.parquet as pq  # type: ignore[import-not-found, unused-ignore]  # optional, not a dependency
+        import pyarrow.parquet as pq  # optional, not a dependency
     except ImportError:
         raise FactsError([Problem("reading Parquet needs pyarrow, which is not installed "
                                   "(pip install pyarrow); or use JSON Lines or CSV", code="D005")],
