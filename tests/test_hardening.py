@@ -84,3 +84,22 @@ def test_result_records_everything_needed_to_replay_it() -> None:
                        "valid_to": "2024-12-31", "sources": ["L. 213/2023, art. 1, c. 144, lett. d)"],
                        "unconfirmed": None}
     assert json.loads(json.dumps(result)) == result
+
+
+@pytest.mark.parametrize(("formula", "message"), [
+    ("anno(data_domanda)" + "+0" * 600, "nested too deeply"),  # 600 chained operators, under 2,000 characters
+    ("-" * 700 + "1", "nested too deeply"),
+])
+def test_very_deep_expressions_are_ruleset_errors_not_crashes(formula: str, message: str) -> None:
+    text = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
+    text = text.replace("formula: anno(data_domanda)", f"formula: '{formula}'", 1)
+    with pytest.raises(RulesetError, match=message) as error:
+        load_ruleset_text(text, "deep.yaml")
+    assert error.value.problems[0].code == "X001"
+
+
+def test_yaml_nested_hundreds_of_levels_is_a_ruleset_error() -> None:
+    text = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8") + "\nx: " + "[" * 400 + "]" * 400 + "\n"
+    with pytest.raises(RulesetError) as error:
+        load_ruleset_text(text, "deep.yaml")
+    assert error.value.problems[0].code == "Y006"
