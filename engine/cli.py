@@ -116,11 +116,13 @@ def _evaluate(args: argparse.Namespace, library: Library, out: TextIO) -> int:
 
 
 def _rulesets(library: Library, out: TextIO) -> int:
-    for family in library.families():
+    families = library.families()
+    width = max((len(law.version) for family in families for law in library.versions(family)), default=0)
+    for family in families:
         out.write(f"{family}\n")
         for law in library.versions(family):
             until = law.valid_to.isoformat() if law.valid_to else "…"
-            out.write(f"  {law.version:<8} {law.valid_from.isoformat()} – {until:<10}  {law.title}  "
+            out.write(f"  {law.version:<{width}}  {law.valid_from.isoformat()} – {until:<10}  {law.title}  "
                       f"(scelta da: {law.selected_by})\n")
     return EXIT_OK
 
