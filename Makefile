@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make run    - create the environment if needed, evaluate the bundled example"
 	@echo "make test   - lint, type-check and run the whole test suite"
-	@echo "make bench  - run the benchmarks (figures and ratios)"
+	@echo "make bench  - run the benchmarks (figures and ratios; add --million by hand for the 1M run)"
 	@echo "make fuzz   - long property-based fuzzing run"
 
 $(STAMP): pyproject.toml
@@ -28,6 +28,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_kernel.py
+	$(BIN)/python benchmarks/bench_impact.py
 
 fuzz: $(STAMP)
 	REGOLE_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest tests/test_fuzz.py -p no:cacheprovider
