@@ -471,14 +471,23 @@ def add_command(commands: Any) -> None:
                       help="a case file, a family folder (rulesets/iscro) or a folder of families")
     test.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     test.add_argument("-v", "--verbose", action="store_true", help="list the cases that passed too")
-    test.set_defaults(toolkit_command=run_command)
+    test.set_defaults(handler=run_command)
 
 
-def run_command(args: Any, out: Any, err: Any) -> int:
+def requested_paths(args: Any, command: str, err: Any) -> list[Path] | None:
+    """The PATH arguments of ``check`` and ``test`` (default: the rulesets folder), or None, with a message,
+    when one does not exist."""
     paths: list[Path] = list(args.paths) or [args.rulesets or rulesets_dir()]
     missing = [p for p in paths if not p.exists()]
     if missing:
-        print(f"regole test: no such file or folder: {', '.join(map(str, missing))}", file=err)
+        print(f"regole {command}: no such file or folder: {', '.join(map(str, missing))}", file=err)
+        return None
+    return paths
+
+
+def run_command(args: Any, library: Any, out: Any, err: Any) -> int:
+    paths = requested_paths(args, "test", err)
+    if paths is None:
         return 2
     report = run_tests(paths)
     if not report.files:

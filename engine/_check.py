@@ -50,6 +50,7 @@ from ._casetests import (
     display_path,
     is_case_file,
     load_case_file,
+    requested_paths,
 )
 from ._compile import LawVersion, compile_loaded
 from ._explain import Explainer
@@ -749,14 +750,12 @@ def add_command(commands: Any) -> None:
                        help="a ruleset file, a family folder (rulesets/iscro) or a folder of families")
     check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
-    check.set_defaults(toolkit_command=run_command)
+    check.set_defaults(handler=run_command)
 
 
-def run_command(args: Any, out: Any, err: Any) -> int:
-    paths: list[Path] = list(args.paths) or [args.rulesets or rulesets_dir()]
-    missing = [p for p in paths if not p.exists()]
-    if missing:
-        print(f"regole check: no such file or folder: {', '.join(map(str, missing))}", file=err)
+def run_command(args: Any, library: Any, out: Any, err: Any) -> int:
+    paths = requested_paths(args, "check", err)
+    if paths is None:
         return 2
     report = check_paths(paths)
     if args.format == "json":

@@ -347,10 +347,10 @@ def add_command(commands: Any) -> None:
                     "Exit status: 0 written, 1 a ruleset does not load, 2 misuse.")
     docs.add_argument("--out", type=Path, default=Path("build/docs"), metavar="DIR",
                       help="the folder to write to (default: build/docs)")
-    docs.set_defaults(toolkit_command=run_command)
+    docs.set_defaults(handler=run_command)
 
 
-def run_command(args: Any, out: Any, err: Any) -> int:
+def run_command(args: Any, library: Any, out: Any, err: Any) -> int:
     root: Path = args.rulesets or rulesets_dir()
     if not root.is_dir():
         print(f"regole docs: no such folder: {root}", file=err)

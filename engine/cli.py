@@ -72,10 +72,8 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     try:
         if args.command == "rulesets":
             return _rulesets(library, out)
-        if getattr(args, "handler", None) is not None:
+        if getattr(args, "handler", None) is not None:  # the other commands, with exit codes of their own
             return int(args.handler(args, library, out, err))
-        if getattr(args, "toolkit_command", None) is not None:  # exit codes of their own: 0, 1, 2
-            return int(args.toolkit_command(args, out, err))
         return _evaluate(args, library, out)
     except FactsError as exc:
         print(f"regole: the facts are not valid:\n{exc}", file=err)
