@@ -100,42 +100,18 @@ class FactTable:
             raise FactsError(clashes)
         self.schema_names = tuple(dict.fromkeys(law.facts_schema for law in laws))
         self.properties: dict[str, Any] = {}
-        required: dict[str, None] = {}
         for name in self.schema_names:  # a row must satisfy the facts schema of every version
-            schema = load_schema(name)
-            for key, spec in schema.get("properties", {}).items():
+            for key, spec in load_schema(name).get("properties", {}).items():
                 self.properties.setdefault(key, spec)
-            required.update(dict.fromkeys(schema.get("required", ())))
-        self.required: tuple[str, ...] = tuple(required)
 
     # -- checking JSON-like rows ------------------------------------------------------------------------------
 
     def check(self, number: int, data: Any) -> Row:
-        """Check one row (as parsed from JSON); slow, complete schema check only for rows that need it."""
+        """Check one row (as parsed from JSON) against the facts schema of every version: the same check as
+        ``regole evaluate`` (compiled, fast for good rows; every problem listed for a bad one)."""
         if not isinstance(data, dict):
             return Row(number, None, (RowProblem(number, None, f"a row must be a JSON object, got "
                                                  f"{type(data).__name__}"),))
-        problems: list[RowProblem] = []
-        unread = False
-        for name, value in data.items():
-            ftype = self.types.get(name)
-            if ftype is None:
-                if name in self.properties:
-                    unread = True  # a field of the schema that no version reads: the schema decides
-                    continue
-                hint = suggest(name, self.properties)
-                problems.append(RowProblem(number, name, "unknown field" + (f" ({hint})" if hint else "")))
-                continue
-            message = self._check_value(value, ftype, self.properties.get(name, {}))
-            if message:
-                problems.append(RowProblem(number, name + message[0], message[1]))
-        problems += [RowProblem(number, name, "required field is missing") for name in self.required
-                     if data.get(name) is None]
-        if problems or unread:
-            return self._full_check(number, data, problems)
-        return Row(number, data)
-
-    def _full_check(self, number: int, data: dict[str, Any], problems: list[RowProblem]) -> Row:
         try:
             for name in self.schema_names:
                 validate_facts(data, name)
@@ -143,48 +119,7 @@ class FactTable:
             return Row(number, None, tuple(RowProblem(number, _field(p.path), p.message + (f" ({p.hint})" if p.hint
                                                                                          else ""))
                                            for p in exc.problems))
-        if problems:  # stricter than the schema: keep our own finding
-            return Row(number, None, tuple(problems))
         return Row(number, data)
-
-    def _check_value(self, value: Any, ftype: Type, schema: Mapping[str, Any]) -> tuple[str, str] | None:
-        """("" or the sub-field, message) when ``value`` is not a valid ``ftype``."""
-        if isinstance(ftype, ListType):
-            if not isinstance(value, list):
-                return "", f"{_shown(value)} should be a list"
-            limit = schema.get("maxItems")
-            if isinstance(limit, int) and len(value) > limit:
-                return "", f"more than {limit} items"
-            fields = dict(ftype.fields)
-            for i, item in enumerate(value):
-                if not isinstance(item, dict):
-                    return f"[{i}]", f"{_shown(item)} should be an object"
-                for key, inner in item.items():
-                    if key not in fields:
-                        return f"[{i}].{key}", "unknown field"
-                    problem = _scalar_problem(inner, fields[key])
-                    if problem:
-                        return f"[{i}].{key}", problem
-                missing = [k for k in fields if k not in item]
-                if missing:
-                    return f"[{i}].{missing[0]}", "required field is missing"
-            return None
-        if ftype in ("money_by_year", "integer_by_year"):
-            if not isinstance(value, dict):
-                return "", f"{_shown(value)} should be an object of years"
-            limit = schema.get("maxProperties")
-            if isinstance(limit, int) and len(value) > limit:
-                return "", f"more than {limit} years"
-            inner_type = "money" if ftype == "money_by_year" else "integer"
-            for year, amount in value.items():
-                if not _YEAR.match(str(year)):
-                    return f".{year}", f"{_shown(year)} is not a year (YYYY)"
-                problem = _scalar_problem(amount, inner_type)
-                if problem:
-                    return f".{year}", problem
-            return None
-        problem = _scalar_problem(value, str(ftype))
-        return ("", problem) if problem else None
 
     # -- flat rows (CSV, Parquet) -------------------------------------------------------------------------------
 
