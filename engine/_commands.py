@@ -59,7 +59,7 @@ def register(commands: Any) -> None:
                     "each version governed it): decision, amounts and period, every requirement, and the "
                     "explanation lines that differ.")
     compare.add_argument("file", metavar="FILE", help="JSON facts of the case, or - for standard input")
-    compare.add_argument("--versions", required=True, metavar="A,B",
+    compare.add_argument("--versions", required=True, metavar="A,B", type=_two_versions,
                          help="the two versions: 2021,2024 or iscro@2021,iscro@2024 or ruleset files")
     compare.add_argument("--family", help="the measure (e.g. iscro); guessed when omitted")
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON (docs/compare.md)")
@@ -74,7 +74,7 @@ def register(commands: Any) -> None:
                     "docs/datasets.md); Parquet is read only if pyarrow is installed (it is not a dependency "
                     "of regole). A bad row is reported with its number and field and skipped.")
     impact.add_argument("data", metavar="DATA", help="the applications: FILE.jsonl, FILE.csv or FILE.parquet")
-    impact.add_argument("--versions", required=True, metavar="A,B",
+    impact.add_argument("--versions", required=True, metavar="A,B", type=_two_versions,
                         help="the two versions: 2021,2024 or iscro@2021,iscro@2024 or ruleset files")
     impact.add_argument("--family", help="the measure (e.g. iscro); needed when several families exist")
     impact.add_argument("--format", dest="data_format", choices=DATA_FORMATS,
@@ -95,8 +95,8 @@ def register(commands: Any) -> None:
                     "(rulesets/<family>/population/<name>.yaml). The same seed gives the same applications. "
                     "The distributions are illustrative, not INPS statistics (docs/population.md).")
     population.add_argument("--family", required=True, help="the measure (e.g. iscro)")
-    population.add_argument("--n", type=int, default=1000, help="how many applications (default 1000)")
-    population.add_argument("--seed", type=int, default=1, help="the random seed (default 1)")
+    population.add_argument("--n", type=_non_negative, default=1000, help="how many applications (default 1000)")
+    population.add_argument("--seed", type=_non_negative, default=1, help="the random seed (default 1)")
     population.add_argument("--out", metavar="FILE", type=Path,
                             help="write to FILE.jsonl or FILE.csv instead of JSON Lines on standard output")
     population.add_argument("--spec", default="default",
@@ -120,6 +120,25 @@ def resolve_version(spec: str, library: Library, family: str | None) -> LawVersi
             raise VersionSelectionError(f"{spec!r}: write family@version (e.g. iscro@{spec}) or pass --family")
         family = families[0]
     return library.get(family, spec)
+
+
+def _two_versions(text: str) -> str:
+    """argparse type of --versions: two names separated by a comma (a misuse exits 2)."""
+    parts = [p.strip() for p in text.split(",")]
+    if len(parts) != 2 or not all(parts):
+        raise argparse.ArgumentTypeError(f"takes two versions separated by a comma, got {text!r}")
+    return text
+
+
+def _non_negative(text: str) -> int:
+    """argparse type of --n and --seed (a misuse exits 2)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
 
 
 def _pair(text: str, library: Library, family: str | None) -> tuple[LawVersion, LawVersion]:
@@ -273,8 +292,6 @@ def _population_spec(args: argparse.Namespace) -> PopulationSpec:
 
 
 def run_population(args: argparse.Namespace, library: Library, out: TextIO, err: TextIO) -> int:
-    if args.n < 0 or args.seed < 0:
-        raise VersionSelectionError("--n and --seed must not be negative")
     spec = _population_spec(args)
     laws = library.versions(args.family)
     problems = spec.check_against(laws)

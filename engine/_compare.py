@@ -122,8 +122,8 @@ def compare_case(data: Mapping[str, Any], a: LawVersion, b: LawVersion, *, sourc
         validate_facts(data, b.facts_schema, source=source)
     day = selecting_date(data, a.selected_by, source=source)
     day_b = selecting_date(data, b.selected_by, source=source)
-    result_a = run_case(a, data, day, forced=True)
-    result_b = run_case(b, data, day_b, forced=True)
+    result_a = run_case(a, data, day, forced=not a.governs(day))
+    result_b = run_case(b, data, day_b, forced=not b.governs(day_b))
     ids_a = [r.id for r in result_a.requirements]
     ids_b = [r.id for r in result_b.requirements]
     order = ids_b + [i for i in ids_a if i not in ids_b]

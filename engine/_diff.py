@@ -5,7 +5,7 @@ parameters, derived values and computations by name, requirements and notes by i
 requirements (and notes) left unmatched on both sides, a removed one and an added one are paired as a
 *rename* when one of these rules holds (docs/diff-format.md):
 
-* requirements: the same condition structure (names aside, e.g. ``not ‹name›``) and the same neighbours
+* requirements: the same condition structure (names aside, e.g. ``not …``) and the same neighbours
   (the requirements just before or after are matched to each other), or the same structure and a title at
   least 80% similar;
 * notes: the same neighbours and a text at least 60% similar, or a text at least 85% similar.
@@ -196,17 +196,17 @@ def dated_line(v: dict[str, Any]) -> str:
 
 
 def skeleton(expr: Expr) -> str:
-    """The shape of an expression, every name replaced by ``‹›``: ``not ‹›``, ``‹› >= ‹›``."""
+    """The shape of an expression, every name replaced by ``…``: ``not …``, ``… >= …``."""
     return render(_mask(expr))
 
 
 def _mask(expr: Expr) -> Expr:
     if isinstance(expr, Ref):
-        return replace(expr, name="‹›")
+        return replace(expr, name="…")
     if isinstance(expr, Attr):
-        return replace(expr, target=_mask(expr.target), name="‹›")
+        return replace(expr, target=_mask(expr.target), name="…")
     if isinstance(expr, Comprehension):
-        return replace(expr, variable="‹›", iterable=_mask(expr.iterable), body=_mask(expr.body))
+        return replace(expr, variable="…", iterable=_mask(expr.iterable), body=_mask(expr.body))
     changes: dict[str, Any] = {}
     for f in fields(expr):
         value = getattr(expr, f.name)
@@ -402,11 +402,11 @@ class _Differ:
             same_shape = skeleton(x.expr) == skeleton(y.expr)
             title = _similarity(x.label, y.label)
             if same_shape and anchored:
-                return 2 + title, f"same position and same condition structure ({skeleton(x.expr)})"
+                return 2 + title, f"same position and the same condition with other names: {skeleton(x.expr)}"
             if same_shape and title >= TITLE_SIMILARITY:
                 return 1 + title, f"same condition structure and a similar title ({title:.0%})"
             if same_shape or anchored:
-                why = "same position" if anchored else f"same condition structure ({skeleton(x.expr)})"
+                why = "same position" if anchored else f"the same condition with other names: {skeleton(x.expr)}"
                 near.setdefault(x.name, (y.name, why))
                 near.setdefault(y.name, (x.name, why))
             return None

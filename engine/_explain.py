@@ -118,8 +118,9 @@ def fonte(r: RequirementResult) -> str:
 
 
 def mancanti(r: RequirementResult, result: Result) -> str:
-    """``non verificabile: manca …`` naming the missing facts by their Italian labels."""
-    return "non verificabile: manca " + ", ".join(result.label(m) for m in r.missing)
+    """``non verificabile, mancano i dati: …`` naming the missing facts by their Italian labels (the wording
+    holds for one fact or several)."""
+    return "non verificabile, mancano i dati: " + "; ".join(result.label(m) for m in r.missing)
 
 
 def esito(r: RequirementResult, if_true: str, if_false: str) -> str:

@@ -190,7 +190,8 @@ def _problem(error: ValidationError) -> Problem:
         return Problem(f"required field {missing!r} is missing", code="F005",
                        path=json_path([*error.absolute_path, missing]))
     if "propertyNames" in error.schema_path:  # a key of a by-year mapping
-        return Problem(f"{shown} is not a year (YYYY)", code="F002", path=f"{path}.{error.instance}")
+        return Problem(f"{shown} is not a year between 1900 and 2099 (YYYY)", code="F002",
+                       path=f"{path}.{error.instance}")
     if error.validator == "pattern" and schema.get("format") == "date":
         return Problem(f"{shown} is not a date written YYYY-MM-DD", code="F006", path=path)
     if error.validator == "pattern":
@@ -203,7 +204,7 @@ def _problem(error: ValidationError) -> Problem:
         expected = " or ".join(expected) if isinstance(expected, list) else expected
         return Problem(f"{shown} should be {expected}", code="F002", path=path)
     if error.validator == "propertyNames":
-        return Problem(f"{shown} is not a year (YYYY)", code="F002", path=path)
+        return Problem(f"{shown} is not a year between 1900 and 2099 (YYYY)", code="F002", path=path)
     if error.validator in ("maxItems", "maxProperties"):
         return Problem(f"too many entries: at most {error.validator_value}", code="F007", path=path)
     if error.validator in ("maximum", "minimum"):

@@ -56,7 +56,10 @@ class Library:
             return self._loaded
 
     def families(self) -> list[str]:
-        return sorted(self._all())
+        families = sorted(self._all())
+        if not families:
+            raise VersionSelectionError(f"no rulesets found in {self._root} (expected <family>/*.yaml files)")
+        return families
 
     def versions(self, family: str) -> list[LawVersion]:
         laws = self._all().get(family)
@@ -72,11 +75,16 @@ class Library:
         raise VersionSelectionError(f"{family} has no version {version!r}; known: {known}")
 
     def select(self, family: str, day: dt.date) -> LawVersion:
-        """The version of ``family`` that governs ``day``; an error, never a fallback, when none does."""
+        """The version of ``family`` that governs ``day``; an error, never a fallback, when none or more than
+        one does."""
         laws = self.versions(family)
-        for law in laws:
-            if law.governs(day):
-                return law
+        governing = [law for law in laws if law.governs(day)]
+        if len(governing) == 1:
+            return governing[0]
+        if governing:
+            names = " and ".join(law.version for law in governing)
+            raise VersionSelectionError(f"versions {names} of {family} both govern {day.isoformat()}: their periods "
+                                        "overlap (regole check reports it as V001); force one with --law-version")
         periods = "; ".join(f"{law.version}: {law.valid_from} – {law.valid_to or '…'}" for law in laws)
         raise VersionSelectionError(f"no version of {family} governs {day.isoformat()} ({periods})")
 
@@ -92,8 +100,15 @@ class Library:
         if len(matches) == 1:
             return matches[0]
         families = self._all()
+        if not families:
+            raise VersionSelectionError(f"no rulesets found in {self._root} (expected <family>/*.yaml files)")
         if not matches and len(families) == 1:
             return next(iter(families))  # the only family: its facts errors say what is wrong
+        if not matches:  # bad facts: the one family whose required fields are all there, so its errors show
+            complete = [family for family, laws in families.items()
+                        if all(name in facts for name in load_schema(laws[0].facts_schema).get("required", ()))]
+            if len(complete) == 1:
+                return complete[0]
         if not matches:  # the family whose schema knows most of the fields, when only one does
             overlap = {family: len(set(facts) & set(_properties(laws[0].facts_schema)))
                        for family, laws in families.items()}

@@ -16,6 +16,7 @@ found problems (``check`` errors, failed cases, a ruleset that does not load) an
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -65,8 +66,9 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     err = stderr or sys.stderr
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:  # argparse prints its own message
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):  # --help and usage errors
+            args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse printed its own message
         return int(exc.code or 0)
     library = Library(args.rulesets) if args.rulesets else default_library()
     try:

@@ -112,7 +112,7 @@ def test_reddito_di_cittadinanza_is_paired_with_assegno_di_inclusione(diff: Vers
     change = diff.find("requirements", "requisito.assegno_inclusione")
     assert (change.status, change.old_id, change.new_id) == ("renamed", "requisito.reddito_cittadinanza",
                                                              "requisito.assegno_inclusione")
-    assert change.note == "renamed: same position and same condition structure (not ‹›)"
+    assert change.note == "renamed: same position and the same condition with other names: not …"
     assert change.old is not None
     assert change.new is not None
     assert (change.old["condition"], change.new["condition"]) == ("not percettore_reddito_cittadinanza",
@@ -228,10 +228,10 @@ def test_an_added_requirement_with_another_structure_is_not_a_rename(laws: dict[
 
 
 def test_skeleton_abstracts_names_but_keeps_literals() -> None:
-    assert skeleton(parse_expression("not percettore_naspi")) == "not ‹›"
+    assert skeleton(parse_expression("not percettore_naspi")) == "not …"
     assert skeleton(parse_expression("a >= b * 70%")) == skeleton(parse_expression("x >= y * 70%"))
     assert skeleton(parse_expression("a >= b * 70%")) != skeleton(parse_expression("a >= b * 50%"))
-    assert skeleton(parse_expression("nessuno(p in l: anno(p.data) >= 2)")) == "nessuno(‹› in ‹›: anno(‹›.‹›) >= 2)"
+    assert skeleton(parse_expression("nessuno(p in l: anno(p.data) >= 2)")) == "nessuno(… in …: anno(….…) >= 2)"
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -104,7 +104,8 @@ def test_cli_errors() -> None:
     assert code == 5
     assert "no population file" in err
     code, _, err = cli("population", "--family", "iscro", "--n", "-1")
-    assert code == 5
+    assert code == 2  # a misused option
+    assert "must not be negative" in err
 
 
 def write_spec(tmp_path: Path, facts: str) -> Path:
