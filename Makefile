@@ -11,6 +11,7 @@ help:
 	@echo "make test   - lint, type-check and run the whole test suite"
 	@echo "make bench  - run the benchmarks (figures and ratios; add --million by hand for the 1M run)"
 	@echo "make fuzz   - long property-based fuzzing run"
+	@echo "make clean  - remove the environment and caches"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
