@@ -268,3 +268,26 @@ def test_every_failing_template_is_found_in_one_run_once_per_spot(tmp_path: Path
     for problem in report["problems"]:
         assert problem["message"].startswith("rendering the result of case 'sotto la soglia'")
         assert problem["message"].endswith("is undefined (and 1 more case)")
+
+
+def test_every_key_of_the_ruleset_schema_has_a_description() -> None:
+    """Editors show these descriptions as help and completion (yaml-language-server)."""
+    schema = json.loads((Path(__file__).resolve().parent.parent / "schemas" / "ruleset.schema.json").read_text("utf-8"))
+    undocumented: list[str] = []
+
+    def walk(node: object, path: str) -> None:
+        if isinstance(node, dict):
+            for name, sub in node.get("properties", {}).items():
+                target = sub
+                if isinstance(sub, dict) and "$ref" in sub and "description" not in sub:
+                    target = schema["$defs"][sub["$ref"].split("/")[-1]]
+                if not (isinstance(target, dict) and "description" in target):
+                    undocumented.append(f"{path}.{name}")
+            for key, value in node.items():
+                walk(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, f"{path}[{index}]")
+
+    walk(schema, "$")
+    assert undocumented == []

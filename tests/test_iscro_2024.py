@@ -153,3 +153,16 @@ def test_dates_read_as_italian_writes_them() -> None:
     assert "dall'11 settembre 2024 al 10 marzo 2025" in text
     assert "tra il 1° agosto 2024 e il 31 ottobre 2024" in text
     assert "aperta il 1° marzo 2015" in text
+
+
+@pytest.mark.parametrize(("mean_income", "monthly"), [
+    ("1999.92", "250.00"),  # 249,99 computed: raised to the minimum
+    ("2000.00", "250.00"),  # exactly the minimum
+    ("2000.08", "250.01"),
+    ("6399.92", "799.99"),
+    ("6400.00", "800.00"),  # exactly the maximum
+    ("6400.08", "800.00"),  # 800,01 computed: cut to the maximum
+])
+def test_minimum_and_maximum_at_and_one_cent_either_side(mean_income: str, monthly: str) -> None:
+    result = run(case(BASE_2024, reddito_lavoro_autonomo=incomes(mean_income, mean_income, "100.00")))
+    assert result.outputs["importo_mensile"] == Decimal(monthly)
