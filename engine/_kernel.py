@@ -172,7 +172,6 @@ class Kernel:
             level(name)
         decision_level = max((levels[r.name] for r in law.requirements), default=0) + 1
         self.levels = max([decision_level, *levels.values()]) + 1
-        self.node_levels = levels
 
         for name, value_node in computed.items():
             chain = [d for d in _transitive(name, reads, computed) if d != name]
@@ -192,7 +191,6 @@ class Kernel:
         keys = list(self._requirement_keys.values())
         self._add_rule(decision_level, {"$and": [{k: True} for k in keys]}, self._decide("ammesso"))
         self._add_rule(decision_level, {"$or": [{k: False} for k in keys]}, self._decide("respinto"))
-        self.order = order
         names = {*self._native_types, *self._synthetic, *self._requirement_keys.values()}
         texts = [(self._rule_levels[rule], json.dumps(spec)) for rule, spec in self._rules.items()]
         for name in names:

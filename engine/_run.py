@@ -89,41 +89,43 @@ class Library:
         raise VersionSelectionError(f"no version of {family} governs {day.isoformat()} ({periods})")
 
     def guess_family(self, facts: Mapping[str, Any]) -> str:
-        """The one family whose facts schema accepts ``facts``."""
-        matches = []
-        for family, laws in self._all().items():
-            try:
-                validate_facts(facts, laws[0].facts_schema)
-            except FactsError:
-                continue
-            matches.append(family)
-        if len(matches) == 1:
-            return matches[0]
+        """The family these facts are for: the one whose facts schema accepts them or, for bad facts, the
+        one whose errors are worth showing (the only family, the only one whose required fields are all
+        there, or the only one whose schema knows most of the fields)."""
         families = self._all()
         if not families:
             raise VersionSelectionError(f"no rulesets found in {self._root} (expected <family>/*.yaml files)")
-        if not matches and len(families) == 1:
-            return next(iter(families))  # the only family: its facts errors say what is wrong
-        if not matches:  # bad facts: the one family whose required fields are all there, so its errors show
-            complete = [family for family, laws in families.items()
-                        if all(name in facts for name in load_schema(laws[0].facts_schema).get("required", ()))]
+        schemas = {family: laws[0].facts_schema for family, laws in families.items()}
+        matches = [family for family, schema in schemas.items() if _accepts(schema, facts)]
+        if len(matches) == 1:
+            return matches[0]
+        if not matches:
+            if len(families) == 1:
+                return next(iter(families))
+            complete = [f for f, schema in schemas.items()
+                        if all(name in facts for name in _schema_list(schema, "required"))]
             if len(complete) == 1:
                 return complete[0]
-        if not matches:  # the family whose schema knows most of the fields, when only one does
-            overlap = {family: len(set(facts) & set(_properties(laws[0].facts_schema)))
-                       for family, laws in families.items()}
-            best = max(overlap.values())
-            leaders = [family for family, count in overlap.items() if count == best]
-            if best and len(leaders) == 1:
+            overlap = {f: len(set(facts) & set(_schema_list(schema, "properties"))) for f, schema in schemas.items()}
+            leaders = [f for f, count in overlap.items() if count == max(overlap.values())]
+            if len(leaders) == 1 and overlap[leaders[0]]:
                 return leaders[0]
         raise VersionSelectionError("cannot tell which family these facts are for; name it (--family "
                                     f"{'|'.join(self.families())})")
 
 
-def _properties(schema_name: str) -> list[str]:
-    schema = load_schema(schema_name)
-    properties = schema.get("properties", {})
-    return list(properties) if isinstance(properties, dict) else []
+def _accepts(schema_name: str, facts: Mapping[str, Any]) -> bool:
+    try:
+        validate_facts(facts, schema_name)
+    except FactsError:
+        return False
+    return True
+
+
+def _schema_list(schema_name: str, key: str) -> list[str]:
+    """The names under ``key`` ("required" or "properties") of a bundled facts schema."""
+    value = load_schema(schema_name).get(key, ())
+    return list(value) if isinstance(value, list | dict) else []
 
 
 _DEFAULT: Library | None = None
