@@ -27,9 +27,8 @@ from typing import Any
 from ._compile import LawVersion
 from ._dataset import Row, RowProblem
 from ._explain import euro, numero
-from ._facts import selecting_date, to_values
-from ._run import kernel_for, run_case
-from ._values import Unknown
+from ._facts import selecting_date
+from ._run import kernel_for, prepare, run_case
 from .errors import FactsError, KernelError
 
 DECISIONS = ("ammesso", "respinto", "indeterminato")
@@ -59,29 +58,14 @@ class Decider:
         self.law = law
         self.full_trace = full_trace
         self.kernel = kernel_for(law)
-        self.fact_names = tuple(law.facts)
         self.requirements = tuple(r.name for r in law.requirements)
         self.outputs = law.outputs
-        self._parameters: dict[Any, dict[str, Any]] = {}
-
-    def parameters(self, day: Any) -> dict[str, Any]:
-        found = self._parameters.get(day)
-        if found is None:
-            found = {}
-            for name, parameter in self.law.parameters.items():
-                dated = parameter.at(day)
-                found[name] = dated.value if dated is not None and dated.value is not None else Unknown(frozenset())
-            self._parameters[day] = found
-        return found
-
     def __call__(self, data: dict[str, Any]) -> Verdict:
         day = selecting_date(data, self.law.selected_by)
         if self.full_trace:
             return self._traced(data, day)
-        facts = to_values(data, self.law)
-        values = {n: facts[n] if n in facts else Unknown(frozenset((n,))) for n in self.fact_names}
-        values.update(self.parameters(day))
-        outcome = self.kernel.run(values)
+        values, _ = prepare(self.law, data, day)
+        outcome = self.kernel.run(values, parameters_key=day)
         decision = outcome.decision
         if decision == "indeterminato":
             return self._traced(data, day)

@@ -35,7 +35,7 @@ import datetime as dt
 import itertools
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -54,6 +54,7 @@ _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 _DURABLE_OP = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
 _NATIVE_SCALARS = ("boolean", "integer", "number", "money", "date", "string")
 _names = itertools.count()
+_ABSENT = object()
 
 
 def fragment(name: str, value: Any) -> str:
@@ -71,6 +72,23 @@ def fragment(name: str, value: Any) -> str:
     if isinstance(value, str):
         return f'"{name}":{json.dumps(value)}'
     return f'"{name}":true'  # maps and lists: only their presence is tested in the network
+
+
+def encoder(name: str, vtype: Any) -> Callable[[Any], str]:
+    """A function giving ``"name":value`` for a known value of ``name``, specialised to its declared type
+    (the same text as :func:`fragment`, without testing the value's class on every case)."""
+    prefix = f'"{name}":'
+    if vtype == "boolean":
+        true, false = prefix + "true", prefix + "false"
+        return lambda value: true if value else false
+    if vtype in ("money", "number"):
+        return lambda value: prefix + repr(float(value))
+    if vtype == "date":
+        return lambda value: prefix + str(value.toordinal())
+    if vtype in _NATIVE_SCALARS:
+        return lambda value: fragment(name, value)
+    presence = prefix + "true"  # maps and lists: only their presence is tested in the network
+    return lambda value: presence
 
 
 def encode(value: Any) -> Any:
@@ -117,12 +135,19 @@ class Kernel:
         self._rules: dict[str, Any] = {}
         self._rule_levels: dict[str, int] = {}
         self._readers: dict[str, tuple[int, ...]] = {}  # name -> the levels whose rules read it
-        self._fragments: dict[tuple[str, Any], str] = {}  # cache of the JSON of facts and parameters
+        self._encoders_of: dict[str, tuple[Callable[[Any], str], tuple[int, ...]]] = {}  # filled after _build
         self._native_types = {n: f.type for n, f in law.facts.items()}
         self._native_types.update({n: p.type for n, p in law.parameters.items()})
         self._native_types.update({n.name: n.type for n in law.nodes() if n.kind != "requirement"})
         self._requirement_keys = {r.name: f"rq{i}_" for i, r in enumerate(law.requirements)}
         self._build()
+        # name -> (the JSON of a known value, the levels whose fact carries it), for the names some rule reads
+        self._encoders_of.update({name: (encoder(name, self._native_types.get(name, "boolean")), levels)
+                                  for name, levels in self._readers.items()})
+        self._fact_encoders = [(name, *self._encoders_of[name]) for name in law.facts if name in self._readers]
+        self._parameter_encoders = [(name, *self._encoders_of[name]) for name in law.parameters
+                                    if name in self._readers]
+        self._parameter_fragments: dict[Hashable, list[list[str]]] = {}
         self._handle = self._create()
 
     # -- building the network -------------------------------------------------------------------------
@@ -271,11 +296,9 @@ class Kernel:
     def _compute(self, node: Node | _Synthetic, chain: tuple[str, ...],
                  evaluators: dict[str, Evaluator]) -> Action:
         """The action of a computed value: compute what it reads (if not yet done), then itself."""
-        name = node.name
-        evaluate = node.evaluate
-        readers = self._readers  # filled once the whole network is built
         steps = [(dep, evaluators[dep]) for dep in chain]
-        steps.append((name, evaluate))
+        steps.append((node.name, node.evaluate))
+        encoders = self._encoders_of  # filled once the whole network is built
 
         def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
             for dep, run in steps:
@@ -283,10 +306,10 @@ class Kernel:
                     continue
                 value = run(values)
                 values[dep] = value
-                levels = readers.get(dep)
-                if levels and value.__class__ is not Unknown:
-                    text = fragment(dep, value)
-                    for level in levels:
+                encoded = encoders.get(dep)
+                if encoded is not None and value.__class__ is not Unknown:
+                    text = encoded[0](value)
+                    for level in encoded[1]:
                         fragments[level].append(text)
 
         return action
@@ -329,26 +352,14 @@ class Kernel:
         except _durable.error as exc:  # pragma: no cover - the network is generated, not written by hand
             raise KernelError(f"durable-rules refused the network of {self._law.key}: {exc}") from exc
 
-    def run(self, values: dict[str, Any]) -> Outcome:
-        """Evaluate one case. ``values`` holds facts and parameters (Unknown when not known)."""
+    def run(self, values: dict[str, Any], parameters_key: Hashable | None = None) -> Outcome:
+        """Evaluate one case. ``values`` holds facts and parameters (Unknown when not known).
+
+        ``parameters_key``, when given, is a key that fixes the parameters' values (the selecting date, for
+        instance): their JSON is then worked out once per key, since every case of that day shares it."""
         outcome = Outcome(values=values, requirements=dict.fromkeys(self._requirement_keys), decision="indeterminato")
-        readers = self._readers
-        cache = self._fragments
-        if len(cache) > 100_000:  # bounded: facts vary without end, parameters and booleans repeat
-            cache.clear()
-        fragments: list[list[str]] = [[] for _ in range(self.levels)]
-        for name, value in values.items():
-            levels = readers.get(name)
-            if levels and value.__class__ is not Unknown:
-                key = (name, value)
-                try:
-                    text = cache[key]
-                except (KeyError, TypeError):  # TypeError: a mapping or list, which is not hashable
-                    text = fragment(name, value)
-                    if value.__class__ not in (dict, list):
-                        cache[key] = text
-                for level in levels:
-                    fragments[level].append(text)
+        fragments = self._fragments_of_parameters(values, parameters_key)
+        _encode_into(fragments, self._fact_encoders, values)
         with self._lock:
             try:
                 for level in range(self.levels):
@@ -357,6 +368,18 @@ class Kernel:
                 self._handle = self._create()  # a failed evaluation must not leave state behind
                 raise KernelError(f"evaluation failed in the rule kernel: {exc}") from exc
         return outcome
+
+    def _fragments_of_parameters(self, values: dict[str, Any], key: Hashable | None) -> list[list[str]]:
+        """Each level's JSON fragments of the parameters' values (a fresh list per level, for the case)."""
+        cached = self._parameter_fragments.get(key) if key is not None else None
+        if cached is None:
+            cached = [[] for _ in range(self.levels)]
+            _encode_into(cached, self._parameter_encoders, values)
+            if key is not None:
+                if len(self._parameter_fragments) > 10_000:  # bounded: a key per day, and days repeat
+                    self._parameter_fragments.clear()
+                self._parameter_fragments[key] = cached
+        return [list(level) for level in cached]
 
     def _level_pass(self, level: int, values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
         """Assert the fact of one level, run the actions of the rules it matches, retract it."""
@@ -377,6 +400,18 @@ class Kernel:
                     message = complete(handle, state)
         finally:
             _durable.retract_fact(handle, f'{{"id":{fact_id},"sid":"0"}}')
+
+
+def _encode_into(fragments: list[list[str]], encoders: list[tuple[str, Callable[[Any], str], tuple[int, ...]]],
+                 values: dict[str, Any]) -> None:
+    """Append the JSON of each known value named in ``encoders`` to the fragments of the levels reading it."""
+    for name, encode, levels in encoders:
+        value = values.get(name, _ABSENT)
+        if value.__class__ is Unknown or value is _ABSENT or value is None:
+            continue
+        text = encode(value)
+        for level in levels:
+            fragments[level].append(text)
 
 
 def _exists(names: list[str]) -> list[dict[str, Any]]:

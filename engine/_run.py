@@ -198,6 +198,22 @@ class _TracePlan:
             ]
         self.absent_parameter = {name: ParameterUse(name, p.label, Unknown(frozenset()), None, None, (), None)
                                  for name, p in law.parameters.items()}
+        self.unknown_facts = {name: Unknown(frozenset((name,))) for name in law.facts}  # a fact not given
+        self.computed = [(name, (name, n.label, n.kind), (n.text, self.node_sources[name], n.unconfirmed))
+                         for name, n in self.nodes.items()]
+        self._days: dict[dt.date, tuple[dict[str, ParameterUse], dict[str, Any]]] = {}
+
+    def on(self, day: dt.date) -> tuple[dict[str, ParameterUse], dict[str, Any]]:
+        """The parameter values in force on ``day``, as trace records and as plain values (shared: copy them
+        before changing them). Worked out once per day."""
+        found = self._days.get(day)
+        if found is None:
+            used = {name: self.parameter(name, day) for name in self.parameters}
+            found = (used, {name: use.value for name, use in used.items()})
+            if len(self._days) > 10_000:  # bounded; a batch spans a few hundred days
+                self._days.clear()
+            self._days[day] = found
+        return found
 
     def parameter(self, name: str, day: dt.date) -> ParameterUse:
         for dated, use in self.parameters[name]:
@@ -214,17 +230,21 @@ def _plan(law: LawVersion) -> _TracePlan:
     return plan
 
 
+def prepare(law: LawVersion, data: Mapping[str, Any], day: dt.date) -> tuple[dict[str, Any], dict[str, ParameterUse]]:
+    """The values a case starts from (its facts, Unknown where not given, and the parameters in force on
+    ``day``) and the parameter records of that day (shared between cases: copy before changing)."""
+    plan = _plan(law)
+    used, parameters = plan.on(day)
+    values = {**plan.unknown_facts, **to_values(data, law)}
+    values.update(parameters)
+    return values, used
+
+
 def run_case(law: LawVersion, data: Mapping[str, Any], day: dt.date, *, forced: bool = False) -> Result:
     """Evaluate validated facts under ``law`` on ``day`` (the selecting date) and build the trace."""
-    plan = _plan(law)
-    facts = to_values(data, law)
-    values: dict[str, Any] = {name: facts[name] if name in facts else Unknown(frozenset((name,)))
-                              for name in plan.fact_names}
-    used = {name: plan.parameter(name, day) for name in plan.parameters}
-    for name, use in used.items():
-        values[name] = use.value
-    outcome = kernel_for(law).run(values)
-    return _result(plan, values, outcome.requirements, outcome.decision, used, day, forced)
+    values, used = prepare(law, data, day)
+    outcome = kernel_for(law).run(values, parameters_key=day)
+    return _result(_plan(law), values, outcome.requirements, outcome.decision, dict(used), day, forced)
 
 
 def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool | None], decision: str,
@@ -261,12 +281,9 @@ def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool |
             decision_missing |= gap
             lacking = tuple(sorted(gap))
         requirements.append(RequirementResult(
-            id=node.name, title=node.label, outcome=OUTCOME_NAMES[verdict], condition=node.text, sources=sources,
-            values={n: values[n] for n in needed if n in values}, missing=lacking, unconfirmed=node.unconfirmed,
-            template=node.template or ""))
-    computed = {name: ComputedValue(name, node.label, node.kind, values[name], node.text, plan.node_sources[name],
-                                    node.unconfirmed)
-                for name, node in nodes.items()}
+            node.name, node.label, OUTCOME_NAMES[verdict], node.text, sources,
+            {n: values[n] for n in needed if n in values}, lacking, node.unconfirmed, node.template or ""))
+    computed = {name: ComputedValue(*head, values[name], *tail) for name, head, tail in plan.computed}
     return Result(
         family=law.family, version=law.version, title=law.title, ruleset_sha256=law.sha256,
         engine_version=__version__, selected_by=law.selected_by, selecting_date=day, forced_version=forced,
@@ -277,4 +294,4 @@ def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool |
         notes=plan.notes if decision == "ammesso" else (), labels=plan.labels)
 
 
-__all__ = ["Library", "Problem", "evaluate"]
+__all__ = ["Library", "Problem", "evaluate", "prepare", "run_case"]

@@ -113,3 +113,26 @@ def test_same_facts_give_byte_identical_json(library: Library) -> None:
     facts = application(random.Random(3))
     first = evaluate(facts, family="iscro", library=library).to_json()
     assert all(evaluate(facts, family="iscro", library=Library()).to_json() == first for _ in range(3))
+
+
+def test_parameters_worked_out_once_per_day_match_a_fresh_computation(library: Library) -> None:
+    """The kernel caches the parameters' JSON per selecting date and the trace plan their records: cases of
+    many days, run in turn, decide as they do with nothing cached, and results own their parameter maps."""
+    from engine._kernel import Kernel
+    from engine._run import prepare
+
+    rng = random.Random(11)
+    cases = [application(rng, first_year=2024, last_year=2026) for _ in range(300)]
+    law = library.get("iscro", "2024")
+    fresh = Kernel(law)
+    for facts in cases:
+        day = selecting_date(facts, "data_domanda")
+        result = run_case(law, facts, day)
+        values, _ = prepare(law, facts, day)
+        uncached = fresh.run(values)
+        assert result.decision == uncached.decision
+        assert {r.id: r.outcome for r in result.requirements} == {k: NAMES[v] for k, v in uncached.requirements.items()}
+    first, second = (run_case(law, cases[0], selecting_date(cases[0], "data_domanda")) for _ in range(2))
+    first.parameters.clear()
+    assert second.parameters
+    assert run_case(law, cases[0], selecting_date(cases[0], "data_domanda")).parameters
