@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Callable, Hashable
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from babel import Locale
 from babel.dates import format_date
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateNotFound, TemplateSyntaxError
+from jinja2 import (
+    ChoiceLoader,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    TemplateNotFound,
+    TemplateSyntaxError,
+    nodes,
+)
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -146,12 +155,64 @@ class _TraceSandbox(ImmutableSandboxedEnvironment):
         return bool(super().is_safe_attribute(obj, attr, value))
 
 
-class Explainer:
-    """Renders results of one family into Italian. Build one per template folder and reuse it."""
+class _Reads(NamedTuple):
+    """What varies between cases that a requirement's template reads: its record's outcome and missing facts,
+    the record's values when it reads them, and the values ``v.<name>`` and parameters ``p.<name>`` it
+    names."""
 
-    def __init__(self, root: str | Path | None = None) -> None:
+    record_values: bool
+    values: tuple[str, ...]
+    parameters: tuple[str, ...]
+
+
+class _Template:
+    """A loaded template, the environment's globals copied once (each render starts from them) and, for a
+    template whose reads are known (see :func:`template_reads`), its rendered lines by what they read."""
+
+    __slots__ = ("base", "hits", "lines", "lookups", "reads", "template")
+
+    def __init__(self, template: Template, reads: _Reads | None) -> None:
+        self.template = template
+        self.base = dict(template.globals)
+        self.reads = reads
+        self.lines: dict[Hashable, str] = {}
+        self.lookups = 0
+        self.hits = 0
+
+
+class _Deferred:
+    """Text rendered the first time a template outputs it: the summary shows the computation's
+    explanation for some decisions only, so it is not worked out for the others."""
+
+    __slots__ = ("_render", "_text")
+
+    def __init__(self, render: Callable[[], str]) -> None:
+        self._render: Callable[[], str] | None = render
+        self._text = ""
+
+    def __str__(self) -> str:
+        if self._render is not None:
+            self._text, self._render = self._render(), None
+        return self._text
+
+
+class Explainer:
+    """Renders results of one family into Italian. Build one per template folder and reuse it.
+
+    A requirement's template whose reads can be told from its text (:func:`template_reads`) gives the same
+    line for the same outcome, missing facts and values read, under the same ruleset (by SHA-256); those
+    lines are kept in a bounded cache per template, since most requirements are yes/no checks whose lines
+    repeat. A template whose lines seldom repeat (amounts, dates) stops being cached after 1,000 lines.
+    ``cache=False`` renders every line."""
+
+    cache_size = 4096
+
+    def __init__(self, root: str | Path | None = None, *, cache: bool = True) -> None:
         self._root = Path(root) if root is not None else explanations_dir() / "it"
+        self._cache = cache
         self._environments: dict[tuple[str, str], _TraceSandbox] = {}
+        self._templates: dict[tuple[int, str], _Template] = {}
+        self._lines: dict[Hashable, str] = {}
         self._lock = threading.Lock()
 
     def environment(self, family: str, version: str) -> _TraceSandbox:
@@ -175,28 +236,162 @@ class Explainer:
         env = self.environment(result.family, result.version)
         values = {**result.facts, **{k: p.value for k, p in result.parameters.items()},
                   **{k: v.value for k, v in result.values.items()}}
-        lines = []
-        for requirement in result.requirements:
-            text = self._render(env, requirement.template, result, r=requirement, v=values, p=result.parameters,
-                                result=result)
-            lines.append(text.strip())
-        return self._render(env, "riepilogo.j2", result, result=result, righe=lines, v=values, p=result.parameters,
-                            importo=self._render(env, "importo.j2", result, result=result, v=values,
-                                                 p=result.parameters).strip()).strip() + "\n"
+        parameters = result.parameters
+        lines = [self._requirement_line(env, r, result, values) for r in result.requirements]
+        importo = _Deferred(lambda: self._render(env, "importo.j2", result, result=result, v=values,
+                                                 p=parameters).strip())
+        return self._render(env, "riepilogo.j2", result, result=result, righe=lines, v=values, p=parameters,
+                            importo=importo).strip() + "\n"
+
+    def _requirement_line(self, env: _TraceSandbox, r: RequirementResult, result: Result,
+                          values: dict[str, Any]) -> str:
+        entry = self._template(env, r.template, result)
+        key = _line_key(entry, result, r, values) if entry.reads is not None and self._cache else None
+        if key is not None:
+            entry.lookups += 1
+            text = entry.lines.get(key)
+            if text is not None:
+                entry.hits += 1
+                return text
+        text = self._render(env, r.template, result, r=r, v=values, p=result.parameters, result=result).strip()
+        if key is not None:
+            if len(entry.lines) >= self.cache_size:
+                entry.lines.clear()
+            entry.lines[key] = text
+            if entry.lookups >= 1000 and entry.hits * 5 < entry.lookups:
+                entry.reads, entry.lines = None, {}  # its lines seldom repeat (amounts, dates): stop keeping them
+        return text
+
+    def _template(self, env: _TraceSandbox, name: str, of: Result) -> _Template:
+        found = self._templates.get((id(env), name))
+        if found is None:
+            try:
+                template = env.get_template(name)
+            except TemplateNotFound:
+                raise TemplateError([Problem(f"template {name!r} not found for {of.family}@{of.version}",
+                                             code="T001", file=name)]) from None
+            except TemplateSyntaxError as exc:
+                raise TemplateError([Problem(exc.message or "syntax error", code="T002", file=exc.filename or name,
+                                             line=exc.lineno)]) from None
+            found = _Template(template, template_reads(env, name))
+            self._templates[(id(env), name)] = found
+        return found
 
     def _render(self, env: ImmutableSandboxedEnvironment, name: str, of: Result, **context: Any) -> str:
+        assert isinstance(env, _TraceSandbox)
+        entry = self._template(env, name, of)
+        variables = entry.base.copy()
+        variables.update(context)
         try:
-            template = env.get_template(name)
-            text: str = template.render(**context)
-            return text
-        except TemplateNotFound:
-            raise TemplateError([Problem(f"template {name!r} not found for {of.family}@{of.version}",
-                                         code="T001", file=name)]) from None
-        except TemplateSyntaxError as exc:
+            try:
+                # Template.render, less its copy of the globals on every call (Jinja's low-level API).
+                return "".join(entry.template.root_render_func(entry.template.new_context(variables, shared=True)))
+            except Exception:
+                env.handle_exception()  # re-raises with the traceback pointing at the template's lines
+                raise  # pragma: no cover - handle_exception always raises
+        except TemplateSyntaxError as exc:  # an imported template that does not parse
             raise TemplateError([Problem(exc.message or "syntax error", code="T002", file=exc.filename or name,
                                          line=exc.lineno)]) from None
         except (UndefinedError, SecurityError, TypeError) as exc:  # TypeError: e.g. an unknown value used as true/false
             raise TemplateError([Problem(str(exc), code="T003", file=name)]) from None
+
+
+# Names a template may use freely while its reads stay known: the pure helpers of the environment.
+_PURE_GLOBALS = frozenset({"intestazione", "fonte", "esito", "da_verificare", "namespace", "range", "dict", "loop",
+                           "caller", "varargs", "kwargs"})
+_CONTEXT = frozenset({"r", "v", "p", "result", "righe", "importo", "mancanti"})
+# The helpers that read of a record only its outcome, missing facts and what the ruleset fixes, and the
+# record's attributes that the ruleset fixes (with the requirement) or the key holds.
+_RECORD_HELPERS = frozenset({"intestazione", "fonte", "esito", "mancanti"})
+_RECORD_FIXED = frozenset({"id", "title", "outcome", "condition", "sources", "missing", "unconfirmed", "template",
+                           "citation"})
+
+
+def template_reads(env: ImmutableSandboxedEnvironment, name: str) -> _Reads | None:
+    """What the template ``name`` reads of what varies between cases, when that can be told from its text:
+    its record ``r``; ``v.x``, ``v["x"]`` and ``"x" in v``; ``p.x``; and ``result`` only as the second
+    argument of ``mancanti`` (which reads the ruleset's labels). None otherwise: any other use of ``v``,
+    ``p`` or ``result``, an include, import or extends, the ``random`` filter or ``lipsum``, or a name
+    of the context set inside the template."""
+    try:
+        source = env.loader.get_source(env, name)[0] if env.loader is not None else None
+        if source is None:
+            return None
+        tree = env.parse(source)
+    except (TemplateNotFound, TemplateSyntaxError):
+        return None
+    if any(True for _ in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends))):
+        return None
+    if any(f.name == "random" for f in tree.find_all(nodes.Filter)):
+        return None
+    local = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    if local & _CONTEXT:  # which one a read sees is not static
+        return None
+    known: dict[int, tuple[str, str]] = {}  # id of a Name node of v or p -> (which, the name read through it)
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        target = node.node if isinstance(node, nodes.Getattr | nodes.Getitem) else None
+        if isinstance(target, nodes.Name) and target.name in ("v", "p"):
+            key = node.attr if isinstance(node, nodes.Getattr) else getattr(getattr(node, "arg", None), "value", None)
+            if isinstance(key, str):
+                known[id(target)] = (target.name, key)
+    for compare in tree.find_all(nodes.Compare):
+        operands = [compare.expr, *(o.expr for o in compare.ops)]
+        for left, op, right in zip(operands, compare.ops, operands[1:], strict=False):
+            if (op.op in ("in", "notin") and isinstance(right, nodes.Name) and right.name == "v"
+                    and isinstance(left, nodes.Const) and isinstance(left.value, str)):
+                known[id(right)] = ("v", left.value)
+    for call in tree.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name in _RECORD_HELPERS:
+            for arg in call.args:
+                if isinstance(arg, nodes.Name) and arg.name == "r":
+                    known[id(arg)] = ("r", "")
+            if (call.node.name == "mancanti" and len(call.args) == 2 and isinstance(call.args[1], nodes.Name)
+                    and call.args[1].name == "result"):
+                known[id(call.args[1])] = ("result", "")
+    for node in tree.find_all(nodes.Getattr):
+        if isinstance(node.node, nodes.Name) and node.node.name == "r" and node.attr in _RECORD_FIXED:
+            known[id(node.node)] = ("r", "")
+    record_values = False
+    values: set[str] = set()
+    parameters: set[str] = set()
+    for used in tree.find_all(nodes.Name):
+        if used.ctx != "load" or used.name in local or used.name in _PURE_GLOBALS or used.name == "mancanti":
+            continue
+        which, key = known.get(id(used), ("", ""))
+        if which == "v":
+            values.add(key)
+        elif which == "p":
+            parameters.add(key)
+        elif used.name == "r" and which != "r":
+            record_values = True  # r.values, or r used whole
+        elif which not in ("r", "result"):
+            return None
+    return _Reads(record_values, tuple(sorted(values)), tuple(sorted(parameters)))
+
+
+_ABSENT = object()
+
+
+def _line_key(entry: _Template, result: Result, r: RequirementResult, values: dict[str, Any]) -> Hashable | None:
+    """All a line depends on: the ruleset (its SHA-256 fixes the record's title, condition and sources, the
+    labels and the parameter records), the requirement, its outcome and missing facts, and every value it
+    reads. None when a value cannot be a key (a map or a list). Money is keyed by its exact digits, so
+    ``1.0`` and ``1.00`` stay apart."""
+    assert entry.reads is not None
+    parts: list[Any] = [result.ruleset_sha256, r.id, r.outcome, r.missing]
+    own = r.values.items() if entry.reads.record_values else ()
+    for items in (own, ((n, values.get(n, _ABSENT)) for n in entry.reads.values)):
+        for name, value in items:
+            kind = value.__class__
+            if kind is Decimal or kind is Unknown:
+                parts.append((name, kind, str(value)))
+            elif kind in (bool, int, str, dt.date) or value is _ABSENT:
+                parts.append((name, kind, value))
+            else:
+                return None
+    for name in entry.reads.parameters:
+        parts.append(result.parameters.get(name))
+    return tuple(parts)
 
 
 _DEFAULT: Explainer | None = None

@@ -131,6 +131,11 @@ class Result:
     def admitted(self) -> bool:
         return self.decision == "ammesso"
 
+    @property
+    def failed(self) -> tuple[RequirementResult, ...]:
+        """The requirements not met, in the ruleset's order (every one of them, not only the first)."""
+        return tuple(r for r in self.requirements if r.outcome == "non_soddisfatto")
+
     def requirement(self, requirement_id: str) -> RequirementResult:
         for r in self.requirements:
             if r.id == requirement_id:
