@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import operator
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -181,6 +182,8 @@ class _TracePlan:
             (node, tuple(sorted(law.dependencies(node.name))), tuple(law.sources[s] for s in node.sources))
             for node in law.requirements
         ]
+        # Per requirement: the names it depends on and a getter of their values, for its trace record.
+        self.requirement_values = [(needed, _getter(needed)) for _, needed, _ in self.requirements]
         self.optional = frozenset(name for name, fact in law.facts.items() if fact.optional)
         self.fact_names = tuple(law.facts)
         self.notes = tuple(NoteResult(n.id, n.text, tuple(law.sources[s] for s in n.sources), n.unconfirmed)
@@ -220,6 +223,16 @@ class _TracePlan:
             if dated.valid_from <= day and (dated.valid_to is None or day <= dated.valid_to):
                 return use
         return self.absent_parameter[name]
+
+
+def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A function giving the values of ``names`` as a tuple (itemgetter gives a bare value for one name)."""
+    if not names:
+        return lambda values: ()
+    if len(names) == 1:
+        name = names[0]
+        return lambda values: (values[name],)
+    return operator.itemgetter(*names)
 
 
 def _plan(law: LawVersion) -> _TracePlan:
@@ -273,7 +286,7 @@ def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool |
             missing(name)
     requirements = []
     decision_missing: set[str] = set()
-    for node, needed, sources in plan.requirements:
+    for (node, _, sources), (needed, getter) in zip(plan.requirements, plan.requirement_values, strict=True):
         verdict = outcomes.get(node.name)
         lacking: tuple[str, ...] = ()
         if verdict is None:
@@ -282,7 +295,7 @@ def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool |
             lacking = tuple(sorted(gap))
         requirements.append(RequirementResult(
             node.name, node.label, OUTCOME_NAMES[verdict], node.text, sources,
-            {n: values[n] for n in needed if n in values}, lacking, node.unconfirmed, node.template or ""))
+            dict(zip(needed, getter(values), strict=True)), lacking, node.unconfirmed, node.template or ""))
     computed = {name: ComputedValue(*head, values[name], *tail) for name, head, tail in plan.computed}
     return Result(
         family=law.family, version=law.version, title=law.title, ruleset_sha256=law.sha256,
