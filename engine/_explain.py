@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 
 from babel import Locale
 from babel.dates import format_date
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from jinja2 import (
     ChoiceLoader,
     FileSystemLoader,
@@ -42,6 +43,9 @@ _CURRENCY = _LOCALE.currency_formats["standard"]
 _NUMBER = _LOCALE.decimal_formats[None]
 _PERCENT = _LOCALE.percent_formats[None]
 _NBSP = "\u00a0"
+_CENT = Decimal("0.01")
+_GROUP = get_group_symbol(locale=_LOCALE)
+_DECIMAL = get_decimal_symbol(locale=_LOCALE)
 NOT_KNOWN = "non noto"
 
 
@@ -54,6 +58,18 @@ def euro(value: Any) -> str:
 
 @lru_cache(maxsize=65536)
 def _euro(value: Decimal) -> str:
+    """Babel's Italian currency format, written directly with Babel's Italian separators and its rounding to
+    the cent (``quantize`` in the current decimal context, as Babel does): the same text at a tenth of the
+    cost (tests/test_explain.py compares the two over thousands of amounts)."""
+    if value.is_finite():
+        whole, _, cents = f"{value.quantize(_CENT):f}".partition(".")
+        sign = "-" if whole.startswith("-") else ""
+        grouped = f"{int(whole.lstrip('-')):,}".replace(",", _GROUP)
+        return f"{sign}{grouped}{_DECIMAL}{cents} €"
+    return _babel_euro(value)
+
+
+def _babel_euro(value: Decimal) -> str:
     text: str = _CURRENCY.apply(value, _LOCALE, currency="EUR")
     return text.replace(_NBSP, " ")
 
@@ -377,21 +393,38 @@ def _line_key(entry: _Template, result: Result, r: RequirementResult, values: di
     labels and the parameter records), the requirement, its outcome and missing facts, and every value it
     reads. None when a value cannot be a key (a map or a list). Money is keyed by its exact digits, so
     ``1.0`` and ``1.00`` stay apart."""
-    assert entry.reads is not None
-    parts: list[Any] = [result.ruleset_sha256, r.id, r.outcome, r.missing]
-    own = r.values.items() if entry.reads.record_values else ()
-    for items in (own, ((n, values.get(n, _ABSENT)) for n in entry.reads.values)):
-        for name, value in items:
-            kind = value.__class__
-            if kind is Decimal or kind is Unknown:
-                parts.append((name, kind, str(value)))
-            elif kind in (bool, int, str, dt.date) or value is _ABSENT:
-                parts.append((name, kind, value))
-            else:
-                return None
-    for name in entry.reads.parameters:
-        parts.append(result.parameters.get(name))
+    reads = entry.reads
+    assert reads is not None
+    key: tuple[Any, ...] = (result.ruleset_sha256, r.id, r.outcome, r.missing)
+    if reads.record_values:
+        own = _values_key(r.values.items())
+        if own is None:
+            return None
+        key += own
+    if reads.values:
+        named = _values_key((name, values.get(name, _ABSENT)) for name in reads.values)
+        if named is None:
+            return None
+        key += named
+    if reads.parameters:
+        key += tuple(result.parameters.get(name) for name in reads.parameters)
+    return key
+
+
+def _values_key(items: Iterable[tuple[str, Any]]) -> tuple[Any, ...] | None:
+    parts = []
+    for name, value in items:
+        kind = value.__class__
+        if kind is Decimal or kind is Unknown:
+            parts.append((name, kind, str(value)))
+        elif kind in _KEYED or value is _ABSENT:
+            parts.append((name, kind, value))
+        else:
+            return None
     return tuple(parts)
+
+
+_KEYED = frozenset({bool, int, str, dt.date})
 
 
 _DEFAULT: Explainer | None = None

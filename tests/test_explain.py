@@ -6,15 +6,18 @@ from __future__ import annotations
 import json
 import random
 import shutil
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import BASE_2024, case, run
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from population import application
 
 from engine import Explainer, Library, TemplateError, evaluate
-from engine._explain import template_reads
+from engine._explain import _babel_euro, _euro, template_reads
 
 ROOT = Path(__file__).resolve().parent.parent
 CIG_EXAMPLE = json.loads((ROOT / "examples" / "cig-covid-circolare-28.json").read_text("utf-8"))
@@ -107,3 +110,18 @@ def test_a_refused_summary_names_every_failed_requirement() -> None:
     assert len(result.failed) == 2
     text = Explainer().explain(result)
     assert all(r.title in text.split("Requisiti non soddisfatti:")[1].split("\n")[0] for r in result.failed)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(units=st.integers(min_value=-10**16, max_value=10**16), places=st.integers(min_value=-2, max_value=6))
+def test_amounts_are_written_as_babel_writes_them(units: int, places: int) -> None:
+    """The direct writing of amounts gives Babel's Italian currency text exactly, its rounding of amounts with
+    more than two decimals (a mean, a percentage of it) included."""
+    value = Decimal(units).scaleb(-places)
+    assert _euro.__wrapped__(value) == _babel_euro(value)
+
+
+@pytest.mark.parametrize("text", ["0", "-0", "-0.00", "0.5", "-0.05", "999.99", "1000", "1E+3", "1234567.8", "-1E+6",
+                                  "0.005", "0.015", "-0.005", "3850.005", "2.675", "1234.5649999"])
+def test_edge_amounts_are_written_as_babel_writes_them(text: str) -> None:
+    assert _euro.__wrapped__(Decimal(text)) == _babel_euro(Decimal(text))
