@@ -34,7 +34,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ._compile import Source
 from ._resources import explanations_dir
-from ._trace import ComputedValue, NoteResult, ParameterUse, RequirementResult, Result
+from ._trace import ComputedValue, NoteResult, ParameterUse, RequirementResult, Result, Values
 from ._values import Unknown
 from .errors import Problem, TemplateError
 
@@ -157,7 +157,7 @@ def da_verificare(parameter: ParameterUse) -> str:
     return f" (valore da verificare: {parameter.unconfirmed})" if parameter.unconfirmed else ""
 
 
-_TRACE_TYPES = (Result, RequirementResult, ParameterUse, ComputedValue, NoteResult, Source)
+_TRACE_TYPES = (Result, RequirementResult, ParameterUse, ComputedValue, NoteResult, Source, Values)
 
 
 class _TraceSandbox(ImmutableSandboxedEnvironment):

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-import operator
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from ._trace import (
     ParameterUse,
     RequirementResult,
     Result,
+    Values,
 )
 from ._values import Unknown
 from ._version import __version__
@@ -182,10 +182,16 @@ class _TracePlan:
             (node, tuple(sorted(law.dependencies(node.name))), tuple(law.sources[s] for s in node.sources))
             for node in law.requirements
         ]
-        # Per requirement: the names it depends on and a getter of their values, for its trace record.
-        self.requirement_values = [(needed, _getter(needed)) for _, needed, _ in self.requirements]
+        # Per requirement, what its trace record holds that the case does not change, and the names of the
+        # values it shows (see _result).
+        self.requirement_records = [
+            ((node.name, node.label), (node.text, sources), (node.unconfirmed, node.template or ""),
+             (needed, frozenset(needed)), node.reads)
+            for node, needed, sources in self.requirements]
         self.optional = frozenset(name for name, fact in law.facts.items() if fact.optional)
         self.fact_names = tuple(law.facts)
+        self.fact_view = (self.fact_names, frozenset(self.fact_names))
+        self.output_view = (tuple(law.outputs), frozenset(law.outputs))
         self.notes = tuple(NoteResult(n.id, n.text, tuple(law.sources[s] for s in n.sources), n.unconfirmed)
                            for n in law.notes)
         self.labels = {name: fact.label for name, fact in law.facts.items()}
@@ -223,16 +229,6 @@ class _TracePlan:
             if dated.valid_from <= day and (dated.valid_to is None or day <= dated.valid_to):
                 return use
         return self.absent_parameter[name]
-
-
-def _getter(names: tuple[str, ...]) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
-    """A function giving the values of ``names`` as a tuple (itemgetter gives a bare value for one name)."""
-    if not names:
-        return lambda values: ()
-    if len(names) == 1:
-        name = names[0]
-        return lambda values: (values[name],)
-    return operator.itemgetter(*names)
 
 
 def _plan(law: LawVersion) -> _TracePlan:
@@ -286,23 +282,22 @@ def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool |
             missing(name)
     requirements = []
     decision_missing: set[str] = set()
-    for (node, _, sources), (needed, getter) in zip(plan.requirements, plan.requirement_values, strict=True):
-        verdict = outcomes.get(node.name)
+    new = tuple.__new__
+    for (name, label), condition, tail, shown, reads in plan.requirement_records:
+        verdict = outcomes.get(name)
         lacking: tuple[str, ...] = ()
         if verdict is None:
-            gap = frozenset().union(*(missing(r) for r in node.reads))
+            gap = frozenset().union(*(missing(r) for r in reads))
             decision_missing |= gap
             lacking = tuple(sorted(gap))
-        requirements.append(RequirementResult(
-            node.name, node.label, OUTCOME_NAMES[verdict], node.text, sources,
-            dict(zip(needed, getter(values), strict=True)), lacking, node.unconfirmed, node.template or ""))
-    computed = {name: ComputedValue(*head, values[name], *tail) for name, head, tail in plan.computed}
+        requirements.append(new(RequirementResult, (name, label, OUTCOME_NAMES[verdict], *condition,
+                                                    Values(*shown, values), lacking, *tail)))
+    computed = {name: new(ComputedValue, (*head, values[name], *tail)) for name, head, tail in plan.computed}
     return Result(
         family=law.family, version=law.version, title=law.title, ruleset_sha256=law.sha256,
         engine_version=__version__, selected_by=law.selected_by, selecting_date=day, forced_version=forced,
         decision=decision, requirements=tuple(requirements), values=computed, parameters=used,
-        facts={name: values[name] for name in plan.fact_names},
-        outputs={name: values[name] for name in law.outputs},
+        facts=Values(*plan.fact_view, values), outputs=Values(*plan.output_view, values),
         missing_facts=tuple(sorted(decision_missing)) if decision == "indeterminato" else (),
         notes=plan.notes if decision == "ammesso" else (), labels=plan.labels)
 

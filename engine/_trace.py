@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -29,6 +30,36 @@ def json_value(value: Any) -> Any:
     if isinstance(value, list):
         return [json_value(v) for v in value]
     return value
+
+
+class Values(Mapping[str, Any]):
+    """A read-only view of some of one case's values, by name: what a requirement depends on, the facts, the
+    outputs. Records share the case's values instead of each copying its own; nothing changes them once
+    the result is built."""
+
+    __slots__ = ("_known", "_names", "_values")
+
+    def __init__(self, names: tuple[str, ...], known: frozenset[str], values: Mapping[str, Any]) -> None:
+        self._names = names
+        self._known = known
+        self._values = values
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._known:
+            raise KeyError(name)
+        return self._values[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._known
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
 
 
 @dataclass(frozen=True)
@@ -55,7 +86,7 @@ class RequirementResult(NamedTuple):
     outcome: str  # soddisfatto | non_soddisfatto | indeterminato
     condition: str
     sources: tuple[Source, ...]
-    values: dict[str, Any]  # every fact, parameter and derived value the requirement depends on
+    values: Mapping[str, Any]  # every fact, parameter and derived value the requirement depends on
     missing: tuple[str, ...]
     unconfirmed: str | None
     template: str
@@ -115,8 +146,8 @@ class Result:
     requirements: tuple[RequirementResult, ...]
     values: dict[str, ComputedValue]
     parameters: dict[str, ParameterUse]
-    facts: dict[str, Any]
-    outputs: dict[str, Any]
+    facts: Mapping[str, Any]
+    outputs: Mapping[str, Any]
     missing_facts: tuple[str, ...]
     notes: tuple[NoteResult, ...] = field(default=())
     labels: dict[str, str] = field(default_factory=dict, compare=False)

@@ -103,3 +103,18 @@ def test_yaml_nested_hundreds_of_levels_is_a_ruleset_error() -> None:
     with pytest.raises(RulesetError) as error:
         load_ruleset_text(text, "deep.yaml")
     assert error.value.problems[0].code == "Y006"
+
+
+def test_trace_records_are_read_only_views_of_the_case() -> None:
+    """A requirement's values, the facts and the outputs are read-only: they show exactly their names."""
+    result = run(BASE_2024)
+    record = result.requirement("requisito.calo_reddito")
+    assert dict(record.values) == {name: result.value(name) for name in record.values}
+    assert "titolare_pensione_diretta" not in record.values
+    with pytest.raises(KeyError):
+        record.values["titolare_pensione_diretta"]
+    with pytest.raises(TypeError):
+        result.facts["data_domanda"] = "2020-01-01"  # type: ignore[index]
+    assert list(result.outputs) == ["importo_mensile", "importo_totale", "data_inizio", "data_fine",
+                                    "imponibile_fiscale"]
+    assert record.values == dict(record.values)
