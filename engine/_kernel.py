@@ -38,6 +38,7 @@ import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import durable_rules_engine as _durable
@@ -132,6 +133,7 @@ class Kernel:
         self._ids = itertools.count()
         self._synthetic: dict[str, _Synthetic] = {}
         self._actions: dict[str, Action] = {}
+        self._makers: dict[str, Callable[[], Action]] = {}
         self._rules: dict[str, Any] = {}
         self._rule_levels: dict[str, int] = {}
         self._readers: dict[str, tuple[int, ...]] = {}  # name -> the levels whose rules read it
@@ -148,6 +150,7 @@ class Kernel:
         self._fact_encoders = [(name, *self._encoders_of[name]) for name in law.facts if name in self._readers]
         self._parameter_encoders = [(name, *self._encoders_of[name]) for name in law.parameters
                                     if name in self._readers]
+        self._actions = {name: make() for name, make in self._makers.items()}
         self._parameter_fragments: dict[Hashable, list[list[str]]] = {}
         self._handle = self._create()
 
@@ -203,20 +206,22 @@ class Kernel:
             chain = [d for d in _transitive(name, reads, computed) if d != name]
             required = sorted(r for r in needed(name) if not self._is_optional(r))
             self._add_rule(levels[name], {"$and": self._exists(required)} if required else None,
-                           self._compute(value_node, tuple(chain), {n: computed[n].evaluate for n in chain}))
+                           partial(self._compute, value_node, tuple(chain), {n: computed[n].evaluate for n in chain}))
         for node in order:
             if node.name in conditions:
                 true_rule, false_rule = conditions[node.name]
-                self._add_rule(levels[node.name], true_rule, self._set_value(node.name, True))
-                self._add_rule(levels[node.name], false_rule, self._set_value(node.name, False))
+                self._add_rule(levels[node.name], true_rule, partial(self._set_value, node.name, True))
+                self._add_rule(levels[node.name], false_rule, partial(self._set_value, node.name, False))
         for node in law.requirements:
             true_rule, false_rule = conditions[node.name]
             key = self._requirement_keys[node.name]
-            self._add_rule(levels[node.name], true_rule, self._set_requirement(node.name, key, True))
-            self._add_rule(levels[node.name], false_rule, self._set_requirement(node.name, key, False))
+            self._add_rule(levels[node.name], true_rule, partial(self._set_requirement, node.name, key, True))
+            self._add_rule(levels[node.name], false_rule, partial(self._set_requirement, node.name, key, False))
         keys = list(self._requirement_keys.values())
-        self._add_rule(decision_level, {"$and": [{self._alias(k): True} for k in keys]}, self._decide("ammesso"))
-        self._add_rule(decision_level, {"$or": [{self._alias(k): False} for k in keys]}, self._decide("respinto"))
+        self._add_rule(decision_level, {"$and": [{self._alias(k): True} for k in keys]},
+                       partial(self._decide, "ammesso"))
+        self._add_rule(decision_level, {"$or": [{self._alias(k): False} for k in keys]},
+                       partial(self._decide, "respinto"))
         names = {*self._native_types, *self._synthetic, *self._requirement_keys.values()}
         texts = [(self._rule_levels[rule], json.dumps(spec)) for rule, spec in self._rules.items()]
         for name in names:
@@ -247,14 +252,16 @@ class Kernel:
         text = json.dumps(condition)
         return [name for name in self._synthetic if f'"{self._alias(name)}"' in text]
 
-    def _add_rule(self, level: int, condition: Any, action: Action) -> None:
+    def _add_rule(self, level: int, condition: Any, make: Callable[[], Action]) -> None:
+        """A rule, and how to make its action once the network is complete (an action needs to know which
+        levels read each value it sets)."""
         name = f"n{len(self._rules)}"
         parts = [{_LEVEL: level}]
         if condition is not None:
             parts.append(condition)
         self._rules[name] = {"all": [{"m": {"$and": parts}}]}
         self._rule_levels[name] = level
-        self._actions[name] = action
+        self._makers[name] = make
 
     def _boolean_rules(self, expr: Expr) -> tuple[Any, Any]:
         return self._native(expr, negate=False), self._native(expr, negate=True)
@@ -309,43 +316,41 @@ class Kernel:
 
     def _compute(self, node: Node | _Synthetic, chain: tuple[str, ...],
                  evaluators: dict[str, Evaluator]) -> Action:
-        """The action of a computed value: compute what it reads (if not yet done), then itself."""
-        steps = [(dep, evaluators[dep]) for dep in chain]
-        steps.append((node.name, node.evaluate))
-        encoders = self._encoders_of  # filled once the whole network is built
+        """The action of a computed value: compute what it reads (if not yet done), then itself; each value
+        computed joins the facts of the levels whose rules read it."""
+        runs = [*((dep, evaluators[dep]) for dep in chain), (node.name, node.evaluate)]
+        steps = tuple((dep, run, *self._encoders_of.get(dep, (None, ()))) for dep, run in runs)
 
         def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
-            for dep, run in steps:
+            for dep, run, encode, levels in steps:
                 if dep in values:
                     continue
-                value = run(values)
-                values[dep] = value
-                encoded = encoders.get(dep)
-                if encoded is not None and value.__class__ is not Unknown:
-                    text = encoded[0](value)
-                    for level in encoded[1]:
+                value = values[dep] = run(values)
+                if levels and value.__class__ is not Unknown:
+                    text = encode(value)
+                    for level in levels:
                         fragments[level].append(text)
 
         return action
 
     def _set_value(self, name: str, value: bool) -> Action:
         text = fragment(self._alias(name), value)
-        readers = self._readers
+        levels = self._readers.get(name, ())
 
         def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
             values[name] = value
-            for level in readers.get(name, ()):
+            for level in levels:
                 fragments[level].append(text)
 
         return action
 
     def _set_requirement(self, name: str, key: str, value: bool) -> Action:
         text = fragment(self._alias(key), value)
-        readers = self._readers
+        levels = self._readers.get(key, ())
 
         def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
             outcome.requirements[name] = value
-            for level in readers.get(key, ()):
+            for level in levels:
                 fragments[level].append(text)
 
         return action
