@@ -42,7 +42,8 @@ def _divide(a: Any, b: Any) -> Any:
 def _strict(fn: Callable[..., Any]) -> Callable[..., Evaluator]:
     """Wrap a function of known values: any unknown argument makes the result unknown.
 
-    One and two arguments (nearly every call) get their own closures: this is the engine's hot path."""
+    One, two (the second perhaps a constant) and three arguments get their own closures: this is the
+    engine's hot path."""
 
     def build(*args: Evaluator) -> Evaluator:
         if len(args) == 1:
@@ -58,6 +59,19 @@ def _strict(fn: Callable[..., Any]) -> Callable[..., Evaluator]:
                     raise EvaluationError(str(exc)) from exc
 
             return run1
+        if len(args) == 2 and hasattr(args[1], "constant"):
+            left, constant = args[0], args[1].constant
+
+            def run2c(env: Env) -> Any:
+                a = left(env)
+                if a.__class__ is Unknown:
+                    return a
+                try:
+                    return fn(a, constant)
+                except (ValueError, OverflowError, ArithmeticError) as exc:
+                    raise EvaluationError(str(exc)) from exc
+
+            return run2c
         if len(args) == 2:
             left, right = args
 
@@ -72,6 +86,20 @@ def _strict(fn: Callable[..., Any]) -> Callable[..., Evaluator]:
                     raise EvaluationError(str(exc)) from exc
 
             return run2
+
+        if len(args) == 3:
+            first, second, third = args
+
+            def run3(env: Env) -> Any:
+                a, b, c = first(env), second(env), third(env)
+                if a.__class__ is Unknown or b.__class__ is Unknown or c.__class__ is Unknown:
+                    return V.unknown_of(a, b, c)
+                try:
+                    return fn(a, b, c)
+                except (ValueError, OverflowError, ArithmeticError) as exc:
+                    raise EvaluationError(str(exc)) from exc
+
+            return run3
 
         def run(env: Env) -> Any:
             values = [a(env) for a in args]
@@ -89,7 +117,10 @@ def _strict(fn: Callable[..., Any]) -> Callable[..., Evaluator]:
 
 
 def _mean(*values: Any) -> Decimal:
-    return sum((Decimal(v) for v in values), Decimal(0)) / len(values)
+    total = Decimal(0)
+    for value in values:
+        total += value if value.__class__ is Decimal else Decimal(value)
+    return total / len(values)
 
 
 _STRICT_FUNCTIONS: dict[str, Callable[..., Any]] = {
@@ -117,7 +148,11 @@ def compile_expression(expr: Expr) -> Evaluator:
     """Build the evaluator of a type-checked expression."""
     match expr:
         case Lit(value=value):
-            return lambda env: value
+            def constant(env: Env) -> Any:
+                return value
+
+            constant.constant = value  # type: ignore[attr-defined]  # lets a call with it skip calling it
+            return constant
         case Ref(name=name):
             return operator.itemgetter(name)
         case Neg(operand=o):

@@ -40,8 +40,12 @@ def unknown_of(*values: Any) -> Unknown | None:
     return Unknown(missing) if found else None
 
 
+_QUANTA = {places: Decimal(1).scaleb(-places) for places in range(10)}
+
+
 def round_half_up(value: Decimal, places: int) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    quantum = _QUANTA.get(places) or Decimal(1).scaleb(-places)
+    return value.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
 def add_days(day: dt.date, days: int) -> dt.date:
