@@ -215,12 +215,30 @@ def _problem(error: ValidationError) -> Problem:
 
 def to_values(data: Mapping[str, Any], law: LawVersion) -> dict[str, Any]:
     """Typed values for the facts ``law`` declares (already validated against the schema)."""
+    converters = law.__dict__.get("_converters")
+    if converters is None:  # one converter per fact, chosen once per law version
+        converters = law.__dict__["_converters"] = tuple((name, _converter(fact.type))
+                                                        for name, fact in law.facts.items())
     values: dict[str, Any] = {}
-    for name, fact in law.facts.items():
-        if name not in data or data[name] is None:
-            continue
-        values[name] = _convert(data[name], fact.type)
+    for name, convert in converters:
+        value = data.get(name)
+        if value is not None:
+            values[name] = convert(value)
     return values
+
+
+def _converter(ftype: Any) -> Callable[[Any], Any]:
+    if ftype == "date":
+        return dt.date.fromisoformat
+    if ftype in ("money", "number"):
+        return _money
+    if ftype in ("boolean", "integer", "string"):
+        return _same
+    return lambda value: _convert(value, ftype)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _convert(value: Any, ftype: Any) -> Any:
