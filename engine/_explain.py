@@ -170,6 +170,22 @@ class _TraceSandbox(ImmutableSandboxedEnvironment):
             return not attr.startswith("_")
         return bool(super().is_safe_attribute(obj, attr, value))
 
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """The sandbox's ``getattr``, answered early in the two cases templates use most, with the same
+        result: ``v.name`` on a plain dict whose class has no such attribute is its item, as the sandbox
+        finds after a failed attribute lookup; a public attribute of a trace record is returned as is (it is
+        data or a pure method, never a ``str.format``)."""
+        kind = obj.__class__
+        if kind is dict:
+            if attribute in obj and not hasattr(dict, attribute):
+                return obj[attribute]
+        elif kind in _TRACE_TYPES and not attribute.startswith("_"):
+            try:
+                return getattr(obj, attribute)
+            except AttributeError:
+                pass
+        return super().getattr(obj, attribute)
+
 
 class _Reads(NamedTuple):
     """What varies between cases that a requirement's template reads: its record's outcome and missing facts,
@@ -250,8 +266,9 @@ class Explainer:
 
     def explain(self, result: Result) -> str:
         env = self.environment(result.family, result.version)
-        values = {**result.facts, **{k: p.value for k, p in result.parameters.items()},
-                  **{k: v.value for k, v in result.values.items()}}
+        values = result.facts.to_dict() if isinstance(result.facts, Values) else dict(result.facts)
+        values.update({k: p.value for k, p in result.parameters.items()})
+        values.update({k: v.value for k, v in result.values.items()})
         parameters = result.parameters
         lines = [self._requirement_line(env, r, result, values) for r in result.requirements]
         importo = _Deferred(lambda: self._render(env, "importo.j2", result, result=result, v=values,

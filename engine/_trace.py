@@ -59,7 +59,12 @@ class Values(Mapping[str, Any]):
         return len(self._names)
 
     def __repr__(self) -> str:
-        return repr(dict(self))
+        return repr(self.to_dict())
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict of the same names and values."""
+        values = self._values
+        return {name: values[name] for name in self._names}
 
 
 @dataclass(frozen=True)
