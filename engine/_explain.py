@@ -206,6 +206,9 @@ class _Template:
     def __init__(self, template: Template, reads: _Reads | None) -> None:
         self.template = template
         self.base = dict(template.globals)
+        # Jinja keeps the template's globals as a ChainMap and makes a set of its keys for every context;
+        # a plain dict of the same globals (they never change once the environment is built) is cheaper.
+        template.globals = dict(self.base)
         self.reads = reads
         self.lines: dict[Hashable, str] = {}
         self.lookups = 0
