@@ -157,6 +157,7 @@ def da_verificare(parameter: ParameterUse) -> str:
     return f" (valore da verificare: {parameter.unconfirmed})" if parameter.unconfirmed else ""
 
 
+_HELPERS = frozenset({da_verificare, intestazione, fonte, mancanti, esito})
 _TRACE_TYPES = (Result, RequirementResult, ParameterUse, ComputedValue, NoteResult, Source, Values)
 
 
@@ -185,6 +186,13 @@ class _TraceSandbox(ImmutableSandboxedEnvironment):
             except AttributeError:
                 pass
         return super().getattr(obj, attribute)
+
+    def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
+        """The sandbox's ``call``; the engine's own helpers (plain functions of their arguments, never
+        context-aware) are called directly when Jinja passes no keywords."""
+        if not kwargs and obj in _HELPERS:
+            return obj(*args)
+        return super().call(context, obj, *args, **kwargs)
 
 
 class _Reads(NamedTuple):
