@@ -157,6 +157,7 @@ def da_verificare(parameter: ParameterUse) -> str:
     return f" (valore da verificare: {parameter.unconfirmed})" if parameter.unconfirmed else ""
 
 
+_DICT_ATTRIBUTES = frozenset(dir(dict))  # what getattr finds on a dict instance (its class and object)
 _HELPERS = frozenset({da_verificare, intestazione, fonte, mancanti, esito})
 _TRACE_TYPES = (Result, RequirementResult, ParameterUse, ComputedValue, NoteResult, Source, Values)
 
@@ -178,7 +179,7 @@ class _TraceSandbox(ImmutableSandboxedEnvironment):
         data or a pure method, never a ``str.format``)."""
         kind = obj.__class__
         if kind is dict:
-            if attribute in obj and not hasattr(dict, attribute):
+            if attribute in obj and attribute not in _DICT_ATTRIBUTES:
                 return obj[attribute]
         elif kind in _TRACE_TYPES and not attribute.startswith("_"):
             try:

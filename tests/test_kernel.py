@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from population import application
 
 from engine import LawVersion, Library, evaluate
 from engine._facts import selecting_date
-from engine._run import run_case
+from engine._run import prepare, run_case
 from engine._values import Unknown
 
 
@@ -30,6 +31,7 @@ def reference_outcomes(law: LawVersion, facts: dict[str, Any]) -> dict[str, Any]
             for node in law.requirements}
 
 
+ROOT = Path(__file__).resolve().parent.parent
 NAMES = {True: "soddisfatto", False: "non_soddisfatto", None: "indeterminato"}
 
 
@@ -119,7 +121,6 @@ def test_parameters_worked_out_once_per_day_match_a_fresh_computation(library: L
     """The kernel caches the parameters' JSON per selecting date and the trace plan their records: cases of
     many days, run in turn, decide as they do with nothing cached, and results own their parameter maps."""
     from engine._kernel import Kernel
-    from engine._run import prepare
 
     rng = random.Random(11)
     cases = [application(rng, first_year=2024, last_year=2026) for _ in range(300)]
@@ -136,3 +137,33 @@ def test_parameters_worked_out_once_per_day_match_a_fresh_computation(library: L
     first.parameters.clear()
     assert second.parameters
     assert run_case(law, cases[0], selecting_date(cases[0], "data_domanda")).parameters
+
+
+def test_a_decision_rule_too_long_for_durable_rules_gets_a_level_of_its_own(library: Library) -> None:
+    """The decision reads the conditions of the requirements decided last; with many of them the rule passes
+    durable-rules' limit of 32 expressions, and the kernel falls back to reading every outcome one level
+    later. Decisions agree with the Python evaluator either way."""
+    from engine._compile import load_ruleset_text
+    from engine._kernel import Kernel
+
+    text = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
+    extra = "".join(f"""  - id: requisito.extra_{i}
+    title: Soglia aggiuntiva {i}
+    condition: reddito_anno_riferimento < soglia_calo + {i}
+    sources: [l213_c144_c]
+""" for i in range(12))
+    text = text.replace("requirements:\n", "requirements:\n" + extra, 1)
+    long_law = load_ruleset_text(text, "many.yaml")
+    kernel = Kernel(long_law)
+    assert kernel.decision_apart
+    assert not Kernel(library.get("iscro", "2024")).decision_apart
+    rng = random.Random(8)
+    for _ in range(200):
+        facts = application(rng, first_year=2024, last_year=2026, missing_rate=0.1)
+        values, _ = prepare(long_law, facts, selecting_date(facts, "data_domanda"))
+        outcome = kernel.run(values)
+        expected = reference_outcomes(long_law, facts)
+        assert outcome.requirements == expected
+        verdicts = set(expected.values())
+        assert outcome.decision == ("respinto" if False in verdicts else
+                                    "indeterminato" if None in verdicts else "ammesso")
