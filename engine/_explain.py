@@ -435,8 +435,10 @@ def _line_key(entry: _Template, result: Result, r: RequirementResult, values: di
         if named is None:
             return None
         key += named
-    if reads.parameters:
-        key += tuple(result.parameters.get(name) for name in reads.parameters)
+    if reads.parameters:  # under one ruleset, the dated value in force is told by its period
+        parameters = result.parameters
+        key += tuple((use.valid_from, use.valid_to) if use is not None else None
+                     for use in (parameters.get(name) for name in reads.parameters))
     return key
 
 
