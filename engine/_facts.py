@@ -8,7 +8,7 @@ import copy
 import datetime as dt
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -71,40 +71,64 @@ def parse_facts_json(text: str | bytes, *, source: str | None = None) -> dict[st
 
 def normalise_python_facts(data: Mapping[str, Any], *, source: str | None = None) -> dict[str, Any]:
     """Facts given as Python objects: floats become the Decimal they print as (0.1 stays 0.1); NaN and
-    infinities are refused, as in JSON text."""
-    problems: list[Problem] = []
-
-    def convert(value: Any, path: str) -> Any:
-        if isinstance(value, float):
-            if value != value or value in (float("inf"), float("-inf")):
-                problems.append(Problem(f"{value} is not a number JSON allows", code="F002", path=path))
-                return None
-            return Decimal(repr(value))
-        if isinstance(value, dict):
-            return {k: convert(v, f"{path}.{k}") for k, v in value.items()}
-        if isinstance(value, list):
-            return [convert(v, f"{path}[{i}]") for i, v in enumerate(value)]
-        return value
-
-    converted: dict[str, Any] = convert(dict(data), "$")
-    if problems:
-        raise FactsError(problems, source=source)
+    infinities are refused, as in JSON text, each named by its path."""
+    try:
+        converted: dict[str, Any] = _converted(dict(data))
+    except _NotANumber:
+        problems = [Problem(f"{value} is not a number JSON allows", code="F002", path=path)
+                    for path, value in _non_finite(data, "$")]
+        raise FactsError(problems, source=source) from None
     return converted
 
 
+class _NotANumber(Exception):
+    pass
+
+
+def _converted(value: Any) -> Any:
+    if isinstance(value, float):
+        if value != value or value in (_INF, -_INF):
+            raise _NotANumber
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _converted(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_converted(v) for v in value]
+    return value
+
+
+_INF = float("inf")
+
+
+def _non_finite(value: Any, path: str) -> Iterator[tuple[str, float]]:
+    """Where the NaN and infinities are, by JSON path (walked only when there is one)."""
+    if isinstance(value, float) and (value != value or value in (_INF, -_INF)):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _non_finite(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _non_finite(item, f"{path}[{index}]")
+
+
 def _depth(value: Any, limit: int) -> int:
-    depth = 0
-    stack = [(value, 1)]
-    while stack:
-        item, level = stack.pop()
-        depth = max(depth, level)
-        if depth > limit:
-            return depth
-        if isinstance(item, dict):
-            stack.extend((v, level + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, level + 1) for v in item)
-    return depth
+    """How deep ``value`` nests (a scalar or an empty container is 1); once past ``limit``, some number above
+    it. The recursion never goes deeper than ``limit``."""
+    if isinstance(value, dict):
+        children: Any = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return 1
+    if limit <= 1:
+        return 2 if children else 1
+    deepest = 1
+    for child in children:
+        deepest = max(deepest, 1 + _depth(child, limit - 1))
+        if deepest > limit:
+            break
+    return deepest
 
 
 @lru_cache(maxsize=16)

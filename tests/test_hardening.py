@@ -10,7 +10,7 @@ import pytest
 from conftest import BASE_2024, case, run
 
 import engine._kernel as kernel_module
-from engine import Explainer, KernelError, Library, RulesetError, TemplateError, evaluate
+from engine import Explainer, FactsError, KernelError, Library, RulesetError, TemplateError, evaluate
 from engine._compile import load_ruleset_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -118,3 +118,13 @@ def test_trace_records_are_read_only_views_of_the_case() -> None:
     assert list(result.outputs) == ["importo_mensile", "importo_totale", "data_inizio", "data_fine",
                                     "imponibile_fiscale"]
     assert record.values == dict(record.values)
+
+
+def test_python_facts_with_nan_or_infinity_name_every_place() -> None:
+    """Facts given as Python objects: each NaN or infinity is reported at its JSON path, and nothing else."""
+    facts = case(BASE_2024, reddito_lavoro_autonomo={"2023": float("nan"), "2022": 5000.5},
+                 prestazioni_iscro_precedenti=[{"data_inizio": "2022-01-01", "extra": [1.0, float("-inf")]}])
+    with pytest.raises(FactsError) as error:
+        evaluate(facts, family="iscro")
+    assert [(p.code, p.path) for p in error.value.problems] == [
+        ("F002", "$.reddito_lavoro_autonomo.2023"), ("F002", "$.prestazioni_iscro_precedenti[0].extra[1]")]
