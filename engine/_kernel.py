@@ -349,16 +349,18 @@ class Kernel:
         computed joins the facts of the levels whose rules read it."""
         runs = [*((dep, evaluators[dep]) for dep in chain), (node.name, node.evaluate)]
         steps = tuple((dep, run, *self._encoders_of.get(dep, (None, ()))) for dep, run in runs)
+        name, run, encode, levels = steps[-1]
 
         def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
-            for dep, run, encode, levels in steps:
-                if dep in values:
-                    continue
-                value = values[dep] = run(values)
-                if levels and value.__class__ is not Unknown:
-                    text = encode(value)
-                    for level in levels:
-                        fragments[level].append(text)
+            if name in values:  # already computed, on demand, by the action of a value that reads it
+                return
+            try:
+                value = run(values)
+            except KeyError:  # something it reads is not computed yet (durable-rules fired this rule first)
+                for step in steps:
+                    _compute_step(step, values, fragments)
+                return
+            _store(name, value, encode, levels, values, fragments)
 
         return action
 
@@ -448,6 +450,24 @@ class Kernel:
                     message = complete(handle, state)
         finally:
             _durable.retract_fact(handle, f'{{"id":{fact_id},"sid":"0"}}')
+
+
+def _compute_step(step: tuple[str, Evaluator, Any, tuple[int, ...]], values: dict[str, Any],
+                  fragments: list[list[str]]) -> None:
+    """Compute one value of an action's chain, unless known, and add it to the levels that read it."""
+    name, run, encode, levels = step
+    if name not in values:
+        _store(name, run(values), encode, levels, values, fragments)
+
+
+def _store(name: str, value: Any, encode: Any, levels: tuple[int, ...], values: dict[str, Any],
+           fragments: list[list[str]]) -> None:
+    """Keep a computed value, and add its JSON to the facts of the levels whose rules read it."""
+    values[name] = value
+    if levels and value.__class__ is not Unknown:
+        text = encode(value)
+        for level in levels:
+            fragments[level].append(text)
 
 
 def _encode_into(fragments: list[list[str]], encoders: list[tuple[str, Callable[[Any], str], tuple[int, ...]]],

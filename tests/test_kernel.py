@@ -167,3 +167,31 @@ def test_a_decision_rule_too_long_for_durable_rules_gets_a_level_of_its_own(libr
         verdicts = set(expected.values())
         assert outcome.decision == ("respinto" if False in verdicts else
                                     "indeterminato" if None in verdicts else "ammesso")
+
+
+def test_a_value_whose_rule_fires_before_what_it_reads_computes_its_chain(
+        library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    """durable-rules fires the rules of a level in the order they were declared, which the kernel makes the
+    order of dependencies; declared the other way round, each value's action computes what it reads first,
+    and decisions still agree with the Python evaluator."""
+    import engine._kernel as kernel_module
+    from engine._kernel import Kernel
+
+    topological = kernel_module._topological
+    monkeypatch.setattr(kernel_module, "_topological", lambda nodes: list(reversed(topological(nodes))))
+    law = library.get("iscro", "2024")
+    reversed_kernel = Kernel(law)
+    chains = [0]
+    step = kernel_module._compute_step
+
+    def counting(*args: Any) -> None:
+        chains[0] += 1
+        step(*args)
+
+    monkeypatch.setattr(kernel_module, "_compute_step", counting)
+    rng = random.Random(9)
+    for _ in range(200):
+        facts = application(rng, first_year=2024, last_year=2026, missing_rate=0.1)
+        values, _ = prepare(law, facts, selecting_date(facts, "data_domanda"))
+        assert reversed_kernel.run(values).requirements == reference_outcomes(law, facts)
+    assert chains[0] > 0  # the on-demand path did run
