@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections import UserString
 from collections.abc import Callable, Hashable, Iterable
 from decimal import Decimal
 from functools import lru_cache
@@ -224,17 +225,18 @@ class _Template:
         self.hits = 0
 
 
-class _Deferred:
-    """Text rendered the first time a template outputs it: the summary shows the computation's
-    explanation for some decisions only, so it is not worked out for the others."""
+class _Deferred(UserString):
+    """Text rendered the first time a template uses it: the summary shows the computation's explanation for
+    some decisions only, so it is not worked out for the others. It behaves as the string it stands for
+    (``|length``, slicing, ``|indent``, comparison, truth), since ``UserString`` reaches the text only
+    through ``data``."""
 
-    __slots__ = ("_render", "_text")
+    def __init__(self, seq: Callable[[], str] | str) -> None:  # UserString's methods build new ones from text
+        self._render: Callable[[], str] | None = None if isinstance(seq, str) else seq
+        self._text = seq if isinstance(seq, str) else ""
 
-    def __init__(self, render: Callable[[], str]) -> None:
-        self._render: Callable[[], str] | None = render
-        self._text = ""
-
-    def __str__(self) -> str:
+    @property
+    def data(self) -> str:  # type: ignore[override]
         if self._render is not None:
             self._text, self._render = self._render(), None
         return self._text
@@ -357,7 +359,8 @@ def template_reads(env: ImmutableSandboxedEnvironment, name: str) -> _Reads | No
     its record ``r``; ``v.x``, ``v["x"]`` and ``"x" in v``; ``p.x``; and ``result`` only as the second
     argument of ``mancanti`` (which reads the ruleset's labels). None otherwise: any other use of ``v``,
     ``p`` or ``result``, an include, import or extends, the ``random`` filter or ``lipsum``, or a name
-    of the context set inside the template."""
+    of the context (or of a helper) set inside the template, a macro, or ``v.items()``-style calls of a
+    dict's own methods."""
     try:
         source = env.loader.get_source(env, name)[0] if env.loader is not None else None
         if source is None:
@@ -365,19 +368,20 @@ def template_reads(env: ImmutableSandboxedEnvironment, name: str) -> _Reads | No
         tree = env.parse(source)
     except (TemplateNotFound, TemplateSyntaxError):
         return None
-    if any(True for _ in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends))):
-        return None
+    if any(True for _ in tree.find_all((nodes.Include, nodes.Import, nodes.FromImport, nodes.Extends,
+                                         nodes.Macro, nodes.CallBlock))):
+        return None  # other templates, and macros (which could take a helper's name), are not followed
     if any(f.name == "random" for f in tree.find_all(nodes.Filter)):
         return None
     local = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
-    if local & _CONTEXT:  # which one a read sees is not static
+    if local & (_CONTEXT | _PURE_GLOBALS | _RECORD_HELPERS):  # which one a read sees is not static
         return None
     known: dict[int, tuple[str, str]] = {}  # id of a Name node of v or p -> (which, the name read through it)
     for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
         target = node.node if isinstance(node, nodes.Getattr | nodes.Getitem) else None
         if isinstance(target, nodes.Name) and target.name in ("v", "p"):
             key = node.attr if isinstance(node, nodes.Getattr) else getattr(getattr(node, "arg", None), "value", None)
-            if isinstance(key, str):
+            if isinstance(key, str) and key not in _DICT_ATTRIBUTES:  # v.get(...), v.items(): v used whole
                 known[id(target)] = (target.name, key)
     for compare in tree.find_all(nodes.Compare):
         operands = [compare.expr, *(o.expr for o in compare.ops)]

@@ -76,7 +76,7 @@ def normalise_python_facts(data: Mapping[str, Any], *, source: str | None = None
         converted: dict[str, Any] = _converted(dict(data))
     except _NotANumber:
         problems = [Problem(f"{value} is not a number JSON allows", code="F002", path=path)
-                    for path, value in _non_finite(data, "$")]
+                    for path, value in _non_finite(dict(data), "$")]
         raise FactsError(problems, source=source) from None
     return converted
 
@@ -104,7 +104,7 @@ def _non_finite(value: Any, path: str) -> Iterator[tuple[str, float]]:
     """Where the NaN and infinities are, by JSON path (walked only when there is one)."""
     if isinstance(value, float) and (value != value or value in (_INF, -_INF)):
         yield path, value
-    elif isinstance(value, Mapping):
+    elif isinstance(value, dict):
         for key, item in value.items():
             yield from _non_finite(item, f"{path}.{key}")
     elif isinstance(value, list):

@@ -78,6 +78,12 @@ def test_money_formatting_distinguishes_equal_amounts_written_differently(librar
     ('{% import "other.j2" as o %}', None),
     ("{% set v = r.values %}{{ v.x }}", None),      # a context name set in the template
     ("{{ cycler(1, 2).next() }}", None),           # any name not known to be pure
+    ('{{ v.get("a") }}', None),                      # a dict's own methods read v whole
+    ("{% for k, x in v.items() %}{{ x }}{% endfor %}", None),
+    ("{{ p.items()|list }}", None),
+    ("{% macro fonte(q) %}{{ q.values.x }}{% endmacro %}{{ fonte(r) }}", None),  # a macro taking a helper's name
+    ("{% set esito = 1 %}{{ esito }}", None),       # a helper's name set in the template
+    ('{% call namespace() %}x{% endcall %}', None),
 ])
 def test_what_a_template_reads_is_told_conservatively(tmp_path: Path, text: str, expected: Any) -> None:
     folder = tmp_path / "it" / "iscro"
@@ -98,6 +104,15 @@ def test_the_computation_is_rendered_only_when_the_summary_shows_it(tmp_path: Pa
     explainer = Explainer(tmp_path / "it")
     refused = run(case(BASE_2024, iscritto_gestione_separata=False))
     assert "RESPINTA" in explainer.explain(refused)
+    (folder / "importo.j2").write_text("riga uno\nriga due", "utf-8")
+    (folder / "riepilogo.j2").write_text(
+        "{{ importo|length }} {{ importo[:4] }} {{ importo == importo|string }} {{ importo|upper }}\n"
+        "{{ importo|indent(2) }} {% if importo %}sì{% endif %}", "utf-8")
+    assert Explainer(tmp_path / "it").explain(run(BASE_2024)) == (
+        "17 riga True RIGA UNO\nRIGA DUE\nriga uno\n  riga due sì\n")  # it behaves as the text it stands for
+    (folder / "importo.j2").write_text("{{ v.nome_che_non_esiste }}", "utf-8")
+    (folder / "riepilogo.j2").write_text((ROOT / "explanations" / "it" / "iscro" / "riepilogo.j2").read_text("utf-8"),
+                                         "utf-8")
     with pytest.raises(TemplateError) as error:
         explainer.explain(run(BASE_2024))
     assert error.value.problems[0].code == "T003"
