@@ -17,6 +17,11 @@ from ._values import Unknown
 OUTCOME_NAMES = {True: "soddisfatto", False: "non_soddisfatto", None: "indeterminato"}
 
 
+def citation_of(sources: tuple[Source, ...]) -> str:
+    """The citations of ``sources``, joined by "; " (what a record's ``citation`` gives templates)."""
+    return "; ".join(s.citation for s in sources)
+
+
 def json_value(value: Any) -> Any:
     """A value as JSON carries it: money as a string, dates ISO, unknown as null."""
     if isinstance(value, Unknown):
@@ -77,6 +82,10 @@ class ParameterUse:
     sources: tuple[Source, ...]
     unconfirmed: str | None
 
+    @property
+    def citation(self) -> str:
+        return citation_of(self.sources)
+
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "value": json_value(self.value),
                 "valid_from": json_value(self.valid_from), "valid_to": json_value(self.valid_to),
@@ -98,7 +107,7 @@ class RequirementResult(NamedTuple):
 
     @property
     def citation(self) -> str:
-        return "; ".join(s.citation for s in self.sources)
+        return citation_of(self.sources)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "outcome": self.outcome, "condition": self.condition,
@@ -118,6 +127,10 @@ class ComputedValue(NamedTuple):
     sources: tuple[Source, ...]
     unconfirmed: str | None
 
+    @property
+    def citation(self) -> str:
+        return citation_of(self.sources)
+
     def to_dict(self) -> dict[str, Any]:
         return {"value": json_value(self.value), "formula": self.formula,
                 "sources": [s.citation for s in self.sources], "unconfirmed": self.unconfirmed}
@@ -129,6 +142,10 @@ class NoteResult:
     text: str
     sources: tuple[Source, ...]
     unconfirmed: str | None
+
+    @property
+    def citation(self) -> str:
+        return citation_of(self.sources)
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "text": self.text, "sources": [s.citation for s in self.sources],
