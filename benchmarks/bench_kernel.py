@@ -39,10 +39,11 @@ from engine._facts import selecting_date
 from engine._run import run_case
 
 
-def hand_written(law: Any) -> tuple[Callable[[dict[str, Any]], None], Callable[[dict[str, Any]], None]]:
-    """One durable-rules rule for the same decision, posted through the library's public API: ``post_row``
-    takes inputs already derived (reference income, 70% of the mean, whole years of partita IVA...), the
-    floor; ``post_case`` derives them from the raw facts first, as any real caller must."""
+def hand_written(law: Any) -> tuple[Callable[[dict[str, Any]], None], Callable[[dict[str, Any]], None], list[int]]:
+    """One durable-rules rule for the same decision (all eleven requirements of ISCRO 2024), posted through
+    the library's public API: ``post_row`` takes inputs already derived (reference income, 70% of the mean,
+    whole years of partita IVA, the application window, an earlier ISCRO in the exclusion years), the floor;
+    ``post_case`` derives them from the raw facts first, as any real caller must."""
     from durable.engine import MessageNotHandledException
     from durable.lang import m, post, ruleset, when_all
 
@@ -50,7 +51,10 @@ def hand_written(law: Any) -> tuple[Callable[[dict[str, Any]], None], Callable[[
     with ruleset("bench_hand_written"):
         @when_all((m.gestione_separata == True) & (m.pensione == False) & (m.altra_cassa == False)  # noqa: E712
                   & (m.adi == False) & (m.regolare == True) & (m.reddito_dich <= m.soglia)  # noqa: E712
-                  & (m.anni_piva >= 3) & (m.reddito_rif < m.soglia_calo))
+                  & (m.anni_piva >= 3) & (m.reddito_rif < m.soglia_calo)
+                  & (m.iscro_recente == False) & (m.giorno >= m.apertura) & (m.giorno <= m.scadenza)  # noqa: E712
+                  & (m.naspi == False) & (m.dis_coll == False) & (m.alas == False)  # noqa: E712
+                  & (m.idis == False) & (m.carica == False))  # noqa: E712
         def ammesso(c: Any) -> None:
             admitted[0] += 1
 
@@ -61,7 +65,7 @@ def hand_written(law: Any) -> tuple[Callable[[dict[str, Any]], None], Callable[[
     def post_case(case: dict[str, Any]) -> None:
         post_row(hand_written_row(case, law))
 
-    return post_row, post_case
+    return post_row, post_case, admitted
 
 
 def hand_written_row(c: dict[str, Any], law: Any) -> dict[str, Any]:
@@ -69,6 +73,8 @@ def hand_written_row(c: dict[str, Any], law: Any) -> dict[str, Any]:
     year = day.year - 1
     incomes = {int(k): float(v) for k, v in c["reddito_lavoro_autonomo"].items()}
     mean = (incomes.get(year - 2, 0.0) + incomes.get(year - 1, 0.0)) / 2
+    opening = law.parameters["apertura_finestra"].at(day)
+    excluded = law.parameters["anni_esclusione"].at(day).value
     return {
         "sid": "0", "gestione_separata": c.get("iscritto_gestione_separata", False),
         "pensione": c.get("titolare_pensione_diretta", True),
@@ -78,6 +84,13 @@ def hand_written_row(c: dict[str, Any], law: Any) -> dict[str, Any]:
         "soglia": float(law.parameters["soglia_reddito"].at(day).value),
         "anni_piva": (day - dt.date.fromisoformat(c["data_apertura_partita_iva"])).days // 365,
         "reddito_rif": incomes.get(year, 1e9), "soglia_calo": mean * 0.7,
+        "iscro_recente": any(int(p["data_inizio"][:4]) >= day.year - excluded
+                             for p in c.get("prestazioni_iscro_precedenti", [])),
+        "giorno": day.toordinal(), "scadenza": dt.date(day.year, 10, 31).toordinal(),
+        "apertura": opening.value.toordinal() if opening is not None and opening.value is not None else 0,
+        "naspi": c.get("percettore_naspi", True), "dis_coll": c.get("percettore_dis_coll", True),
+        "alas": c.get("percettore_alas", True), "idis": c.get("percettore_idis", True),
+        "carica": c.get("carica_elettiva_con_emolumenti", True),
     }
 
 
@@ -106,9 +119,12 @@ def main() -> None:
     pairs = [(c, selecting_date(c, "data_domanda")) for c in cases]
     run_case(law, *pairs[0])
     explain(run_case(law, *pairs[0]))
-    post_row, post_case = hand_written(law)
+    post_row, post_case, counted = hand_written(law)
     rows = [hand_written_row(c, law) for c in cases]
     admitted = [p for p in pairs if run_case(law, *p).admitted]
+    for row in rows:  # the hand-written rule decides as regole does (it treats a missing fact as failing)
+        post_row(row)
+    agreement = counted[0], len(admitted)
     gc.freeze()
 
     paths: dict[str, Callable[[Any], Any]] = {
@@ -138,6 +154,8 @@ def main() -> None:
 
     print(f"applications: {args.n:,} per path (ISCRO 2024, synthetic; {len(admitted):,} admitted), "
           f"{args.rounds} interleaved rounds, medians")
+    print(f"admitted by the hand-written rule: {agreement[0]:,}; by regole: {agreement[1]:,} (they differ where "
+          "facts are missing, which the hand-written rule reads as failing or empty, not as undetermined)")
     line("hand-written rule, inputs precomputed (floor)", "floor")
     line("hand-written rule, inputs derived per case", "derived")
     line("regole kernel, decision + full trace", "trace",
