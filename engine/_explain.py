@@ -258,7 +258,6 @@ class Explainer:
         self._cache = cache
         self._environments: dict[tuple[str, str], _TraceSandbox] = {}
         self._templates: dict[tuple[int, str], _Template] = {}
-        self._lines: dict[Hashable, str] = {}
         self._lock = threading.Lock()
 
     def environment(self, family: str, version: str) -> _TraceSandbox:
@@ -293,7 +292,8 @@ class Explainer:
     def _requirement_line(self, env: _TraceSandbox, r: RequirementResult, result: Result,
                           values: dict[str, Any]) -> str:
         entry = self._template(env, r.template, result)
-        key = _line_key(entry, result, r, values) if entry.reads is not None and self._cache else None
+        reads = entry.reads  # read once: another thread may stop the caching of this template meanwhile
+        key = _line_key(reads, result, r, values) if reads is not None and self._cache else None
         if key is not None:
             entry.lookups += 1
             text = entry.lines.get(key)
@@ -421,13 +421,11 @@ def template_reads(env: ImmutableSandboxedEnvironment, name: str) -> _Reads | No
 _ABSENT = object()
 
 
-def _line_key(entry: _Template, result: Result, r: RequirementResult, values: dict[str, Any]) -> Hashable | None:
+def _line_key(reads: _Reads, result: Result, r: RequirementResult, values: dict[str, Any]) -> Hashable | None:
     """All a line depends on: the ruleset (its SHA-256 fixes the record's title, condition and sources, the
     labels and the parameter records), the requirement, its outcome and missing facts, and every value it
     reads. None when a value cannot be a key (a map or a list). Money is keyed by its exact digits, so
     ``1.0`` and ``1.00`` stay apart."""
-    reads = entry.reads
-    assert reads is not None
     key: tuple[Any, ...] = (result.ruleset_sha256, r.id, r.outcome, r.missing)
     if reads.record_values:
         own = _values_key(r.values.items())

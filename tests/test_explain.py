@@ -140,3 +140,16 @@ def test_amounts_are_written_as_babel_writes_them(units: int, places: int) -> No
                                   "0.005", "0.015", "-0.005", "3850.005", "2.675", "1234.5649999"])
 def test_edge_amounts_are_written_as_babel_writes_them(text: str) -> None:
     assert _euro.__wrapped__(Decimal(text)) == _babel_euro(Decimal(text))
+
+
+def test_threads_explaining_at_once_give_the_sequential_texts(library: Library) -> None:
+    """One Explainer shared by 8 threads (its kept lines and templates are shared too) gives the texts a
+    single thread gives."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    rng = random.Random(12)
+    results = [evaluate(application(rng, missing_rate=0.05), family="iscro", library=library) for _ in range(400)]
+    expected = [Explainer(cache=False).explain(r) for r in results]
+    shared = Explainer()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert list(pool.map(shared.explain, results * 3)) == expected * 3
