@@ -13,7 +13,7 @@ The public API::
 from ._compile import LawVersion, load_ruleset
 from ._explain import Explainer, explain
 from ._run import Library, evaluate
-from ._trace import RequirementResult, Result
+from ._trace import RequirementResult, Result, Values
 from ._version import __version__
 from .errors import (
     ExpressionError,
@@ -42,6 +42,7 @@ __all__ = [
     "RulesetError",
     "RulesetSchemaError",
     "TemplateError",
+    "Values",
     "VersionSelectionError",
     "YamlSyntaxError",
     "__version__",
