@@ -217,8 +217,9 @@ class _Template:
         self.template = template
         self.base = dict(template.globals)
         # Jinja keeps the template's globals as a ChainMap and makes a set of its keys for every context;
-        # a plain dict of the same globals (they never change once the environment is built) is cheaper.
-        template.globals = dict(self.base)
+        # a plain dict of the same globals (they never change once the environment is built, and a render
+        # copies them before adding its variables) is cheaper.
+        template.globals = self.base
         self.reads = reads
         self.lines: dict[Hashable, str] = {}
         self.lookups = 0

@@ -252,31 +252,23 @@ def to_values(data: Mapping[str, Any], law: LawVersion) -> dict[str, Any]:
 
 
 def _converter(ftype: Any) -> Callable[[Any], Any]:
+    """The function turning a validated JSON value of type ``ftype`` into its Python value."""
+    if isinstance(ftype, ListType):
+        fields = tuple((name, _converter(field)) for name, field in ftype.fields)
+        return lambda items: [{name: convert(item[name]) for name, convert in fields if name in item}
+                              for item in items]
     if ftype == "date":
         return dt.date.fromisoformat
     if ftype in ("money", "number"):
         return _money
-    if ftype in ("boolean", "integer", "string"):
-        return _same
-    return lambda value: _convert(value, ftype)
+    if ftype == "money_by_year":
+        return lambda value: {int(year): _money(amount) for year, amount in value.items()}
+    if ftype == "integer_by_year":
+        return lambda value: {int(year): int(amount) for year, amount in value.items()}
+    return _same
 
 
 def _same(value: Any) -> Any:
-    return value
-
-
-def _convert(value: Any, ftype: Any) -> Any:
-    if isinstance(ftype, ListType):
-        fields = dict(ftype.fields)
-        return [{k: _convert(item[k], fields[k]) for k in fields if k in item} for item in value]
-    if ftype == "date":
-        return dt.date.fromisoformat(value)
-    if ftype == "money" or ftype == "number":
-        return _money(value)
-    if ftype == "money_by_year":
-        return {int(year): _money(amount) for year, amount in value.items()}
-    if ftype == "integer_by_year":
-        return {int(year): int(amount) for year, amount in value.items()}
     return value
 
 

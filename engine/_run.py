@@ -178,16 +178,14 @@ class _TracePlan:
         self.law = law
         self.nodes = {n.name: n for n in law.nodes() if n.kind != "requirement"}
         self.node_sources = {name: tuple(law.sources[s] for s in n.sources) for name, n in self.nodes.items()}
-        self.requirements = [
-            (node, tuple(sorted(law.dependencies(node.name))), tuple(law.sources[s] for s in node.sources))
-            for node in law.requirements
-        ]
         # Per requirement, what its trace record holds that the case does not change, and the names of the
-        # values it shows (see _result).
-        self.requirement_records = [
-            ((node.name, node.label), (node.text, sources), (node.unconfirmed, node.template or ""),
-             (needed, frozenset(needed)), node.reads)
-            for node, needed, sources in self.requirements]
+        # values it shows (its sorted dependencies; see _result).
+        self.requirement_records = []
+        for node in law.requirements:
+            needed = tuple(sorted(law.dependencies(node.name)))
+            self.requirement_records.append(
+                ((node.name, node.label), (node.text, tuple(law.sources[s] for s in node.sources)),
+                 (node.unconfirmed, node.template or ""), (needed, frozenset(needed)), node.reads))
         self.optional = frozenset(name for name, fact in law.facts.items() if fact.optional)
         self.fact_names = tuple(law.facts)
         self.fact_view = (self.fact_names, frozenset(self.fact_names))
