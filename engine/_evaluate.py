@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from . import _values as V
@@ -133,8 +133,8 @@ _STRICT_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "data": V.make_date,
     "aggiungi_giorni": V.add_days,
     "aggiungi_mesi": V.add_months,
-    "giorno_dopo": lambda d: V.add_days(d, 1),
-    "giorno_prima": lambda d: V.add_days(d, -1),
+    "giorno_dopo": V.next_day,
+    "giorno_prima": V.previous_day,
     "fine_mese": V.end_of_month,
     "fine_mese_successivo": lambda d: V.end_of_month(d, 1),
     "anni_compiuti": V.whole_years_between,
@@ -199,6 +199,10 @@ def compile_expression(expr: Expr) -> Evaluator:
                 return False if unknown is None else Unknown(unknown)
 
             return or_
+        case Arith(op="/", left=a, right=Lit(value=divisor)) if divisor != 0:
+            denominator = Decimal(divisor)
+            return _strict(lambda x: (x if x.__class__ is Decimal else Decimal(x)) / denominator)(
+                compile_expression(a))
         case Arith(op="/", left=a, right=b):
             return _strict(_divide)(compile_expression(a), compile_expression(b))
         case Arith(op=op, left=a, right=b):
@@ -234,6 +238,10 @@ def compile_expression(expr: Expr) -> Evaluator:
                 return then(env) if v else other(env)
 
             return if_
+        case Call(function="arrotonda", args=(value, Lit(value=int() as places))):
+            quantum = Decimal(1).scaleb(-places)
+            return _strict(lambda x: (x if x.__class__ is Decimal else Decimal(x)).quantize(
+                quantum, rounding=ROUND_HALF_UP))(compile_expression(value))
         case Call(function=fn, args=(Comprehension(variable=var, iterable=it, body=body),)):
             return _quantifier(fn, var, compile_expression(it), compile_expression(body))
         case Call(function=fn, args=args):
@@ -241,27 +249,38 @@ def compile_expression(expr: Expr) -> Evaluator:
     raise AssertionError(f"cannot compile {expr!r}")  # pragma: no cover - the type checker refuses it
 
 
+class _Scope(dict):  # type: ignore[type-arg]
+    """The environment of a quantifier's body: its variable, and every other name read from the case."""
+
+    __slots__ = ("outer",)
+
+    def __init__(self, outer: Env, variable: str, item: Any) -> None:
+        super().__init__(((variable, item),))
+        self.outer = outer
+
+    def __missing__(self, name: str) -> Any:
+        return self.outer[name]
+
+
+# What each quantifier gives from its body's known values and the union of the unknown ones (None when every
+# value is known; tested against None because an Unknown has no truth value).
+_QUANTIFIERS: dict[str, Callable[[list[Any], Unknown | None], Any]] = {
+    "qualcuno": lambda known, unknown: True if any(known) else (False if unknown is None else unknown),
+    "nessuno": lambda known, unknown: False if any(known) else (True if unknown is None else unknown),
+    "tutti": lambda known, unknown: False if not all(known) else (True if unknown is None else unknown),
+    "somma": lambda known, unknown: sum(known) if unknown is None else unknown,
+    "conta": lambda known, unknown: sum(1 for r in known if r) if unknown is None else unknown,
+}
+
+
 def _quantifier(fn: str, var: str, iterable: Evaluator, body: Evaluator) -> Evaluator:
+    decide = _QUANTIFIERS[fn]
+
     def run(env: Env) -> Any:
         items = iterable(env)
-        if isinstance(items, Unknown):
+        if items.__class__ is Unknown:
             return items
-        results = []
-        for item in items:
-            scope = dict(env)
-            scope[var] = item
-            results.append(body(scope))
-        known = [r for r in results if not isinstance(r, Unknown)]
-        unknown = V.unknown_of(*results)
-        # ``unknown`` is tested against None: an Unknown has no truth value.
-        if fn == "qualcuno":
-            return True if any(known) else (False if unknown is None else unknown)
-        if fn == "nessuno":
-            return False if any(known) else (True if unknown is None else unknown)
-        if fn == "tutti":
-            return False if not all(known) else (True if unknown is None else unknown)
-        if fn == "somma":
-            return sum(known) if unknown is None else unknown
-        return sum(1 for r in known if r) if unknown is None else unknown  # conta
+        found = [body(_Scope(env, var, item)) for item in items]
+        return decide([r for r in found if r.__class__ is not Unknown], V.unknown_of(*found))
 
     return run

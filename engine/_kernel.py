@@ -7,9 +7,11 @@ The compiler's nodes are placed in *levels* by their dependencies; a case is eva
 fact per level that carries every value known so far, and durable-rules decides which rules match it:
 
 * a requirement (or a boolean derived value) is two rules: ``T`` with its condition and ``F`` with the
-  negated condition (negation pushed down to the comparisons). Each comparison is guarded by ``$ex`` on
-  the attributes it reads, so a comparison with a missing value never matches. Hence ``T`` fires when the
-  condition is true, ``F`` when it is false, and neither when Kleene logic says *unknown*;
+  negated condition (negation pushed down to the comparisons). A comparison with a missing value never
+  matches: durable-rules tests an attribute only when the fact has it, and a ``$m`` reference to another
+  attribute is guarded by ``$ex`` (such a reference to a missing attribute would match). Hence ``T``
+  fires when the condition is true, ``F`` when it is false, and neither when Kleene logic says *unknown*;
+* ``definito(x)`` is ``$ex`` / ``$nex`` on ``x``: a value is in a fact exactly when it is known;
 * parts of a condition that are not plain comparisons (calls, indexing, list quantifiers) become
   synthetic boolean values, computed exactly in Python at their level, and the condition reads them;
 * a non-boolean derived value or computation is a rule whose condition is that its inputs exist; its
@@ -51,7 +53,7 @@ import durable_rules_engine as _durable
 
 from ._compile import LawVersion, Node
 from ._evaluate import EvaluationError, Evaluator, compile_expression
-from ._expr import BoolOp, Compare, Expr, Lit, Not, Ref, free_names
+from ._expr import BoolOp, Call, Compare, Expr, Lit, Not, Ref, free_names
 from ._values import Unknown
 from .errors import KernelError
 
@@ -85,9 +87,8 @@ def encoder(name: str, vtype: Any) -> Callable[[Any], str]:
     """A function giving ``"name":value`` for a known value of ``name``, specialised to its declared type
     (the same text as :func:`fragment`, without testing the value's class on every case)."""
     prefix = f'"{name}":'
-    if vtype == "boolean":
-        true, false = prefix + "true", prefix + "false"
-        return lambda value: true if value else false
+    if vtype == "boolean":  # a lookup, not a Python call: most facts are booleans
+        return {True: prefix + "true", False: prefix + "false"}.__getitem__
     if vtype in ("money", "number"):
         return lambda value: prefix + repr(float(value))
     if vtype == "date":
@@ -109,7 +110,7 @@ def encode(value: Any) -> Any:
     return True  # maps and lists: only their presence is tested in the network
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     """What one evaluation produced: every value (``Unknown`` where not known) and each requirement's
     outcome (True, False or None for unknown), and the decision."""
@@ -149,6 +150,7 @@ class Kernel:
         self._native_types.update({n: p.type for n, p in law.parameters.items()})
         self._native_types.update({n.name: n.type for n in law.nodes() if n.kind != "requirement"})
         self._requirement_keys = {r.name: f"rq{i}_" for i, r in enumerate(law.requirements)}
+        self._no_outcomes: dict[str, bool | None] = dict.fromkeys(self._requirement_keys)
         self._parameter_fragments: dict[Hashable, list[list[str]]] = {}
         self.decision_apart = False
         try:
@@ -284,7 +286,7 @@ class Kernel:
     def _add_rule(self, level: int, condition: Any, make: Callable[[], Action]) -> None:
         """A rule, and how to make its action once the network is complete (an action needs to know which
         levels read each value it sets)."""
-        name = f"n{len(self._rules)}"
+        name = _rule_name(len(self._rules))
         parts = [{_LEVEL: level}]
         if condition is not None:
             parts.append(condition)
@@ -304,25 +306,28 @@ class Kernel:
             case Not(operand=o):
                 return self._native(o, negate=not negate)
             case Ref(name=name) if self._native_types.get(name) == "boolean":
-                return {"$and": [*self._exists([name]), {self._alias(name): not negate}]}
+                return {self._alias(name): not negate}
+            case Call(function="definito", args=(Ref(name=name),)):
+                # Known exactly when the fact carries it (an unknown value is never encoded), so never unknown.
+                return {"$nex" if negate else "$ex": {self._alias(name): 1}}
             case Compare(op=op, left=left, right=right) if self._comparable(left, right):
                 if isinstance(left, Lit):
                     left, right, op = right, left, _MIRROR[op]
                 assert isinstance(left, Ref)
                 if negate:
                     op = _INVERSE[op]
-                reads = [left.name]
+                attribute = self._alias(left.name)
                 if isinstance(right, Ref):
                     operand: Any = {"$m": self._alias(right.name)}
-                    reads.append(right.name)
                 else:
                     assert isinstance(right, Lit)
                     operand = encode(right.value)
-                attribute = self._alias(left.name)
                 atom = {attribute: operand} if op == "==" else {_DURABLE_OP[op]: {attribute: operand}}
-                return {"$and": [*self._exists(reads), atom]}
+                if isinstance(right, Ref):  # a reference to a missing attribute would match: guard it
+                    return {"$and": [*self._exists([right.name]), atom]}
+                return atom
         name = self._hoist(expr)
-        return {"$and": [*self._exists([name]), {self._alias(name): not negate}]}
+        return {self._alias(name): not negate}
 
     def _comparable(self, left: Expr, right: Expr) -> bool:
         def native(e: Expr) -> bool:
@@ -351,16 +356,33 @@ class Kernel:
         steps = tuple((dep, run, *self._encoders_of.get(dep, (None, ()))) for dep, run in runs)
         name, run, encode, levels = steps[-1]
 
+        def on_demand(values: dict[str, Any], fragments: list[list[str]]) -> None:
+            """Something the value reads is not computed yet (durable-rules fired this rule first)."""
+            for step in steps:
+                _compute_step(step, values, fragments)
+
+        if not levels:  # no rule reads the value (an output, say): keep it, nothing to encode
+            def keep(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
+                if name not in values:  # else computed already, on demand, by a value that reads it
+                    try:
+                        values[name] = run(values)
+                    except KeyError:
+                        on_demand(values, fragments)
+
+            return keep
+
         def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
-            if name in values:  # already computed, on demand, by the action of a value that reads it
+            if name in values:  # computed already, on demand, by the action of a value that reads it
                 return
             try:
-                value = run(values)
-            except KeyError:  # something it reads is not computed yet (durable-rules fired this rule first)
-                for step in steps:
-                    _compute_step(step, values, fragments)
+                value = values[name] = run(values)
+            except KeyError:
+                on_demand(values, fragments)
                 return
-            _store(name, value, encode, levels, values, fragments)
+            if value.__class__ is not Unknown:
+                text = encode(value)
+                for level in levels:
+                    fragments[level].append(text)
 
         return action
 
@@ -407,7 +429,7 @@ class Kernel:
 
         ``parameters_key``, when given, is a key that fixes the parameters' values (the selecting date, for
         instance): their JSON is then worked out once per key, since every case of that day shares it."""
-        outcome = Outcome(values=values, requirements=dict.fromkeys(self._requirement_keys), decision="indeterminato")
+        outcome = Outcome(values, self._no_outcomes.copy(), "indeterminato")
         fragments = self._fragments_of_parameters(values, parameters_key)
         _encode_into(fragments, self._fact_encoders, values)
         with self._lock:
@@ -445,11 +467,22 @@ class Kernel:
                 message = started[1] if started else None
                 actions = self._actions
                 complete = _durable.complete_and_start_action
-                while message:
-                    actions[message[2:message.index('"', 2)]](values, fragments, outcome)
+                while message:  # '{"r00012":{...}}': the name of the rule that fired, then its match
+                    actions[message[2:_NAME_END]](values, fragments, outcome)
                     message = complete(handle, state)
         finally:
             _durable.retract_fact(handle, f'{{"id":{fact_id},"sid":"0"}}')
+
+
+_NAME_DIGITS = 5
+_NAME_END = 3 + _NAME_DIGITS  # a firing message starts with '{"' and the rule's name
+
+
+def _rule_name(index: int) -> str:
+    """The name of the ``index``-th rule: fixed width, so a firing message gives it by slicing."""
+    if index >= 10**_NAME_DIGITS:
+        raise KernelError(f"a law version needs more than {10**_NAME_DIGITS:,} rules")
+    return f"r{index:0{_NAME_DIGITS}d}"
 
 
 def _compute_step(step: tuple[str, Evaluator, Any, tuple[int, ...]], values: dict[str, Any],

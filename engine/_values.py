@@ -48,23 +48,43 @@ def round_half_up(value: Decimal, places: int) -> Decimal:
     return value.quantize(quantum, rounding=ROUND_HALF_UP)
 
 
+ONE_DAY = dt.timedelta(1)
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
 def add_days(day: dt.date, days: int) -> dt.date:
-    return day + dt.timedelta(days=days)
+    return day + dt.timedelta(days)
+
+
+def next_day(day: dt.date) -> dt.date:
+    return day + ONE_DAY
+
+
+def previous_day(day: dt.date) -> dt.date:
+    return day - ONE_DAY
+
+
+def month_length(year: int, month: int) -> int:
+    """The days of ``month`` (1-12) of ``year``."""
+    if month == 2 and calendar.isleap(year):
+        return 29
+    return _MONTH_DAYS[month - 1]
 
 
 def add_months(day: dt.date, months: int) -> dt.date:
     """The same day ``months`` later; a day that does not exist becomes the month's last (31 Jan + 1 = 28/29 Feb)."""
-    index = day.year * 12 + (day.month - 1) + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return dt.date(year, month + 1, min(day.day, last))
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    month += 1
+    if day.day <= 28:
+        return dt.date(year, month, day.day)
+    return dt.date(year, month, min(day.day, month_length(year, month)))
 
 
 def end_of_month(day: dt.date, months_after: int = 0) -> dt.date:
     """The last day of the month ``months_after`` months after ``day``'s month."""
     index = day.year * 12 + (day.month - 1) + months_after
     year, month = divmod(index, 12)
-    return dt.date(year, month + 1, calendar.monthrange(year, month + 1)[1])
+    return dt.date(year, month + 1, month_length(year, month + 1))
 
 
 def whole_years_between(start: dt.date, end: dt.date) -> int:

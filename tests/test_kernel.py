@@ -140,16 +140,16 @@ def test_parameters_worked_out_once_per_day_match_a_fresh_computation(library: L
 
 
 def test_a_decision_rule_too_long_for_durable_rules_gets_a_level_of_its_own(library: Library) -> None:
-    """The decision reads the conditions of the requirements decided last; with many of them the rule passes
-    durable-rules' limit of 32 expressions, and the kernel falls back to reading every outcome one level
-    later. Decisions agree with the Python evaluator either way."""
+    """The decision reads the conditions of the requirements decided last; with many of them comparing two
+    values the rule passes durable-rules' limit of 32 expressions, and the kernel falls back to reading
+    every outcome one level later. Decisions agree with the Python evaluator either way."""
     from engine._compile import load_ruleset_text
     from engine._kernel import Kernel
 
     text = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
     extra = "".join(f"""  - id: requisito.extra_{i}
     title: Soglia aggiuntiva {i}
-    condition: reddito_anno_riferimento < soglia_calo + {i}
+    condition: reddito_anno_riferimento {"<>"[i % 2]} soglia_calo
     sources: [l213_c144_c]
 """ for i in range(12))
     text = text.replace("requirements:\n", "requirements:\n" + extra, 1)
@@ -195,3 +195,87 @@ def test_a_value_whose_rule_fires_before_what_it_reads_computes_its_chain(
         values, _ = prepare(law, facts, selecting_date(facts, "data_domanda"))
         assert reversed_kernel.run(values).requirements == reference_outcomes(law, facts)
     assert chains[0] > 0  # the on-demand path did run
+
+
+def test_definito_is_decided_natively_and_agrees_with_the_python_evaluator(library: Library) -> None:
+    """``definito(x)`` is a native test of the attribute's presence (``$ex`` / ``$nex``): a value is in a
+    level's fact exactly when it is known. An optional fact given or not, and a parameter with or without a
+    value for the year (the 2026 window opening has none), agree with the Python evaluator, negated or not,
+    alone or inside a larger condition that can be unknown."""
+    from engine._compile import load_ruleset_text
+    from engine._kernel import Kernel
+
+    conditions = ["definito(titolare_assegno_ordinario_invalidita)", "not definito(apertura_finestra)",
+                  "definito(apertura_finestra) and reddito_anno_riferimento < soglia_calo",
+                  "not (definito(titolare_assegno_ordinario_invalidita) or titolare_pensione_diretta)"]
+    extra = "".join(f"""  - id: requisito.definito_{i}
+    title: Presenza {i}
+    condition: "{condition}"
+    sources: [l213_c144_c]
+""" for i, condition in enumerate(conditions))
+    text = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
+    law = load_ruleset_text(text.replace("requirements:\n", "requirements:\n" + extra, 1), "definito.yaml")
+    kernel = Kernel(law)
+    assert not [s for s in kernel._synthetic.values() if "definito" in repr(s.expr)]  # none computed in Python
+    rng = random.Random(10)
+    seen: set[tuple[str, bool | None]] = set()
+    for _ in range(400):
+        facts = application(rng, first_year=2024, last_year=2026, missing_rate=0.3)
+        if rng.random() < 0.5:  # the generator never gives this optional fact
+            facts["titolare_assegno_ordinario_invalidita"] = rng.random() < 0.5
+        values, _ = prepare(law, facts, selecting_date(facts, "data_domanda"))
+        outcome = kernel.run(values)
+        expected = reference_outcomes(law, facts)
+        assert outcome.requirements == expected
+        seen |= {(name, verdict) for name, verdict in expected.items() if "definito" in name}
+    # every requirement both ways, and the last two also unknown (a missing income, a missing pension fact)
+    assert len(seen) == 2 * len(conditions) + 2
+
+
+_ATOMS = ["iscritto_gestione_separata", "titolare_pensione_diretta", "percettore_naspi",
+          "definito(apertura_finestra)", "definito(titolare_assegno_ordinario_invalidita)"]
+_COMPARED = [("reddito_anno_riferimento", "soglia_calo"), ("reddito_anno_riferimento", "5000.50"),
+             ("5000.50", "reddito_dichiarato_riferimento"), ("anni_partita_iva_compiuti", "3"),
+             ("anni_partita_iva_compiuti", "anni_partita_iva"), ("data_domanda", "scadenza_domanda"),
+             ("data_domanda", "apertura_finestra")]
+_EQUALS = [("titolare_assegno_ordinario_invalidita", "true"), ("false", "percettore_naspi"),
+           ("titolare_pensione_diretta", "percettore_naspi")]
+
+
+def _conditions() -> st.SearchStrategy[str]:
+    comparison = st.builds(lambda pair, op: f"{pair[0]} {op} {pair[1]}", st.sampled_from(_COMPARED),
+                           st.sampled_from(["<", "<=", ">", ">=", "==", "!="]))
+    equality = st.builds(lambda pair, op: f"{pair[0]} {op} {pair[1]}", st.sampled_from(_EQUALS),
+                         st.sampled_from(["==", "!="]))
+    atom = st.one_of(st.sampled_from(_ATOMS), comparison, equality)
+    return st.recursive(atom, lambda inner: st.one_of(
+        inner.map(lambda c: f"not ({c})"),
+        st.builds(lambda a, b, op: f"({a}) {op} ({b})", inner, inner, st.sampled_from(["and", "or"]))),
+        max_leaves=6)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(conditions=st.lists(_conditions(), min_size=1, max_size=3), seed=st.integers(0, 2**32 - 1))
+def test_random_conditions_decided_by_the_network_agree_with_the_python_evaluator(
+        conditions: list[str], seed: int) -> None:
+    """Random conditions over booleans, money, integers and dates (a value against a value or a literal, on
+    either side, with every operator), ``definito``, ``not``, ``and`` and ``or``, on cases with facts
+    missing: each requirement's outcome from the network is the Python evaluator's, unknown included."""
+    from engine._compile import load_ruleset_text
+    from engine._kernel import Kernel
+
+    extra = "".join(f"""  - id: requisito.casuale_{i}
+    title: Condizione casuale {i}
+    condition: "{condition}"
+    sources: [l213_c144_c]
+""" for i, condition in enumerate(conditions))
+    text = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
+    law = load_ruleset_text(text.replace("requirements:\n", "requirements:\n" + extra, 1), "casuale.yaml")
+    kernel = Kernel(law)
+    rng = random.Random(seed)
+    for _ in range(30):
+        facts = application(rng, first_year=2024, last_year=2026, missing_rate=0.3)
+        if rng.random() < 0.5:
+            facts["titolare_assegno_ordinario_invalidita"] = rng.random() < 0.5
+        values, _ = prepare(law, facts, selecting_date(facts, "data_domanda"))
+        assert kernel.run(values).requirements == reference_outcomes(law, facts)
