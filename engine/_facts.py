@@ -240,14 +240,15 @@ def _problem(error: ValidationError) -> Problem:
 def to_values(data: Mapping[str, Any], law: LawVersion) -> dict[str, Any]:
     """Typed values for the facts ``law`` declares (already validated against the schema)."""
     converters = law.__dict__.get("_converters")
-    if converters is None:  # one converter per fact, chosen once per law version
-        converters = law.__dict__["_converters"] = tuple((name, _converter(fact.type))
-                                                        for name, fact in law.facts.items())
+    if converters is None:  # one converter per fact, chosen once per law version (None: taken as it is)
+        converters = law.__dict__["_converters"] = tuple(
+            (name, None if (convert := _converter(fact.type)) is _same else convert)
+            for name, fact in law.facts.items())
     values: dict[str, Any] = {}
     for name, convert in converters:
         value = data.get(name)
         if value is not None:
-            values[name] = convert(value)
+            values[name] = value if convert is None else convert(value)
     return values
 
 
@@ -274,6 +275,8 @@ def _same(value: Any) -> Any:
 
 def _money(value: Any) -> Decimal:
     try:
+        if value.__class__ is str:
+            return Decimal(value)
         return Decimal(str(value)) if not isinstance(value, Decimal) else value
     except InvalidOperation:  # pragma: no cover - the schema checked the form
         raise ValueError(value) from None

@@ -16,10 +16,12 @@ fact per level that carries every value known so far, and durable-rules decides 
   synthetic boolean values, computed exactly in Python at their level, and the condition reads them;
 * a non-boolean derived value or computation is a rule whose condition is that its inputs exist; its
   action computes the value exactly (``Decimal``, dates) and the next level's fact carries it;
-* the decision is two rules: ``ammesso`` (every requirement true) and ``respinto`` (some requirement
-  false); when neither fires, the case is ``indeterminato``. They sit at the level where the last
-  requirements are decided, reading those requirements' own conditions and the outcomes of the earlier
-  ones (which travel as values), so no fact is asserted for the decision alone; a decision rule longer
+* the decision: ``ammesso`` is a rule whose condition is that every requirement is true; a requirement's
+  ``F`` rule, when it fires, also refuses the case (``respinto``: Kleene's any-false), so no rule repeats
+  every failing condition, and a case with several failures is refused once, not once per failure.
+  When neither happens, the case is ``indeterminato``. The ``ammesso`` rule sits at the level where the
+  last requirements are decided, reading those requirements' own conditions and the outcomes of the
+  earlier ones (which travel as values), so no fact is asserted for the decision alone; a rule longer
   than durable-rules allows (32 expressions) falls back to reading every outcome one level later.
 
 Every attribute of the network has a short alias (``a12``): facts and firing messages carry attribute
@@ -63,7 +65,6 @@ _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 _DURABLE_OP = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
 _NATIVE_SCALARS = ("boolean", "integer", "number", "money", "date", "string")
 _names = itertools.count()
-_ABSENT = object()
 
 
 def fragment(name: str, value: Any) -> str:
@@ -218,11 +219,11 @@ class Kernel:
 
         for name in reads:
             level(name)
-        # The decision is two rules: "every requirement true" and "some requirement false" (Kleene's all-true
-        # and any-false). They sit at the level where the last requirements are decided and read those
-        # requirements' own conditions, and the outcomes of the earlier requirements, which travel as values;
-        # so no further fact is asserted. When that rule is too long for durable-rules, it reads every
-        # outcome at one more level (``decision_apart``).
+        # "Every requirement true" is a rule (Kleene's all-true; any-false is each requirement's F rule). It
+        # sits at the level where the last requirements are decided and reads those requirements' own
+        # conditions, and the outcomes of the earlier requirements, which travel as values; so no further
+        # fact is asserted. When that rule is too long for durable-rules, it reads every outcome at one more
+        # level (``decision_apart``).
         last = max((levels[r.name] for r in law.requirements), default=0)
         decision_level = last + 1 if decision_apart else last
         self.levels = max([decision_level, *levels.values()]) + 1
@@ -242,17 +243,9 @@ class Kernel:
             key = self._requirement_keys[node.name]
             self._add_rule(levels[node.name], true_rule, partial(self._set_requirement, node.name, key, True))
             self._add_rule(levels[node.name], false_rule, partial(self._set_requirement, node.name, key, False))
-        every: list[tuple[Any, Any]] = []
-        for node in law.requirements:
-            if levels[node.name] == decision_level:
-                every.append(conditions[node.name])
-            else:
-                key = self._alias(self._requirement_keys[node.name])
-                every.append(({key: True}, {key: False}))
-        self._add_rule(decision_level, {"$and": [true for true, _ in every]},
-                       partial(self._decide, "ammesso"))
-        self._add_rule(decision_level, {"$or": [false for _, false in every]},
-                       partial(self._decide, "respinto"))
+        every = [conditions[node.name][0] if levels[node.name] == decision_level
+                 else {self._alias(self._requirement_keys[node.name]): True} for node in law.requirements]
+        self._add_rule(decision_level, {"$and": every}, self._admit)
         names = {*self._native_types, *self._synthetic, *self._requirement_keys.values()}
         texts = [(self._rule_levels[rule], json.dumps(spec)) for rule, spec in self._rules.items()]
         for name in names:
@@ -403,15 +396,17 @@ class Kernel:
 
         def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
             outcome.requirements[name] = value
+            if not value:
+                outcome.decision = "respinto"
             for level in levels:
                 fragments[level].append(text)
 
         return action
 
     @staticmethod
-    def _decide(decision: str) -> Action:
+    def _admit() -> Action:
         def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
-            outcome.decision = decision
+            outcome.decision = "ammesso"
 
         return action
 
@@ -507,14 +502,15 @@ def _encode_into(fragments: list[list[str]], encoders: list[tuple[str, Callable[
                  values: dict[str, Any]) -> None:
     """Append the JSON of each known value named in ``encoders`` to the fragments of the levels reading it."""
     for name, encode, levels in encoders:
-        value = values.get(name, _ABSENT)
-        if value.__class__ is Unknown or value is _ABSENT or value is None:
+        value = values.get(name)
+        if value is None or value.__class__ is Unknown:
             continue
-        text = encode(value)
-        for level in levels:
-            fragments[level].append(text)
-
-
+        if len(levels) == 1:
+            fragments[levels[0]].append(encode(value))
+        else:
+            text = encode(value)
+            for level in levels:
+                fragments[level].append(text)
 
 
 def _transitive(name: str, reads: dict[str, frozenset[str]], computed: dict[str, Any]) -> list[str]:

@@ -184,7 +184,7 @@ class _TracePlan:
         for node in law.requirements:
             needed = tuple(sorted(law.dependencies(node.name)))
             self.requirement_records.append(
-                ((node.name, node.label), (node.text, tuple(law.sources[s] for s in node.sources)),
+                (node.name, (node.name, node.label), (node.text, tuple(law.sources[s] for s in node.sources)),
                  (node.unconfirmed, node.template or ""), (needed, frozenset(needed)), node.reads))
         self.optional = frozenset(name for name, fact in law.facts.items() if fact.optional)
         self.fact_names = tuple(law.facts)
@@ -209,6 +209,10 @@ class _TracePlan:
         self.computed = [(name, (name, n.label, n.kind), (n.text, self.node_sources[name], n.unconfirmed))
                          for name, n in self.nodes.items()]
         self._days: dict[dt.date, tuple[dict[str, ParameterUse], dict[str, Any]]] = {}
+        self.node_names = frozenset(self.nodes)
+        self.result_fields = {"family": law.family, "version": law.version, "title": law.title,
+                              "ruleset_sha256": law.sha256, "engine_version": __version__,
+                              "selected_by": law.selected_by, "labels": self.labels}
 
     def on(self, day: dt.date) -> tuple[dict[str, ParameterUse], dict[str, Any]]:
         """The parameter values in force on ``day``, as trace records and as plain values (shared: copy them
@@ -256,7 +260,6 @@ def run_case(law: LawVersion, data: Mapping[str, Any], day: dt.date, *, forced: 
 
 def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool | None], decision: str,
             used: dict[str, ParameterUse], day: dt.date, forced: bool) -> Result:
-    law = plan.law
     nodes = plan.nodes
     missing_memo: dict[str, frozenset[str]] = {}
 
@@ -275,29 +278,30 @@ def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool |
         missing_memo[name] = result
         return result
 
-    for name in nodes:
-        if name not in values:
-            missing(name)
+    if not plan.node_names <= values.keys():  # some value's rule never fired
+        for name in nodes:
+            if name not in values:
+                missing(name)
     requirements = []
     decision_missing: set[str] = set()
     new = tuple.__new__
-    for (name, label), condition, tail, shown, reads in plan.requirement_records:
-        verdict = outcomes.get(name)
-        lacking: tuple[str, ...] = ()
+    for name, head, condition, tail, shown, reads in plan.requirement_records:
+        verdict = outcomes[name]
         if verdict is None:
             gap = frozenset().union(*(missing(r) for r in reads))
             decision_missing |= gap
-            lacking = tuple(sorted(gap))
-        requirements.append(new(RequirementResult, (name, label, OUTCOME_NAMES[verdict], *condition,
-                                                    Values(*shown, values), lacking, *tail)))
-    computed = {name: new(ComputedValue, (*head, values[name], *tail)) for name, head, tail in plan.computed}
-    return Result(
-        family=law.family, version=law.version, title=law.title, ruleset_sha256=law.sha256,
-        engine_version=__version__, selected_by=law.selected_by, selecting_date=day, forced_version=forced,
-        decision=decision, requirements=tuple(requirements), values=computed, parameters=used,
-        facts=Values(*plan.fact_view, values), outputs=Values(*plan.output_view, values),
-        missing_facts=tuple(sorted(decision_missing)) if decision == "indeterminato" else (),
-        notes=plan.notes if decision == "ammesso" else (), labels=plan.labels)
+            requirements.append(new(RequirementResult, (*head, "indeterminato", *condition,
+                                                        Values(*shown, values), tuple(sorted(gap)), *tail)))
+        else:
+            requirements.append(new(RequirementResult, (*head, OUTCOME_NAMES[verdict], *condition,
+                                                        Values(*shown, values), (), *tail)))
+    return Result._of({
+        **plan.result_fields, "selecting_date": day, "forced_version": forced, "decision": decision,
+        "requirements": tuple(requirements),
+        "values": {name: new(ComputedValue, (*head, values[name], *tail)) for name, head, tail in plan.computed},
+        "parameters": used, "facts": Values(*plan.fact_view, values), "outputs": Values(*plan.output_view, values),
+        "missing_facts": tuple(sorted(decision_missing)) if decision == "indeterminato" else (),
+        "notes": plan.notes if decision == "ammesso" else ()})
 
 
 __all__ = ["Library", "Problem", "evaluate", "prepare", "run_case"]

@@ -174,6 +174,14 @@ class Result:
     notes: tuple[NoteResult, ...] = field(default=())
     labels: dict[str, str] = field(default_factory=dict, compare=False)
 
+    @classmethod
+    def _of(cls, fields: dict[str, Any]) -> Result:
+        """A result with these fields (every one of them), built without the dataclass's ``__init__``, which
+        sets the 17 fields one by one: the engine builds one result per case."""
+        result = object.__new__(cls)
+        object.__setattr__(result, "__dict__", fields)
+        return result
+
     def label(self, path: str) -> str:
         """The Italian label of a fact or value; ``reddito.2023`` becomes ``<label> (2023)``."""
         name, _, key = path.partition(".")
@@ -225,3 +233,4 @@ class Result:
 
     def to_json(self, *, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
+

@@ -31,6 +31,12 @@ def reference_outcomes(law: LawVersion, facts: dict[str, Any]) -> dict[str, Any]
             for node in law.requirements}
 
 
+def kleene_decision(outcomes: dict[str, Any]) -> str:
+    """Refused if some requirement is false, else undetermined if some is unknown, else admitted."""
+    verdicts = set(outcomes.values())
+    return "respinto" if False in verdicts else ("indeterminato" if None in verdicts else "ammesso")
+
+
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = {True: "soddisfatto", False: "non_soddisfatto", None: "indeterminato"}
 
@@ -44,9 +50,7 @@ def test_native_network_agrees_with_the_python_evaluator(library: Library, seed:
     law = library.get("iscro", result.version)
     expected = reference_outcomes(law, facts)
     assert {r.id: r.outcome for r in result.requirements} == {k: NAMES[v] for k, v in expected.items()}
-    verdicts = set(expected.values())
-    decision = "respinto" if False in verdicts else ("indeterminato" if None in verdicts else "ammesso")
-    assert result.decision == decision
+    assert result.decision == kleene_decision(expected)
 
 
 def _rss_kib() -> int:
@@ -164,9 +168,7 @@ def test_a_decision_rule_too_long_for_durable_rules_gets_a_level_of_its_own(libr
         outcome = kernel.run(values)
         expected = reference_outcomes(long_law, facts)
         assert outcome.requirements == expected
-        verdicts = set(expected.values())
-        assert outcome.decision == ("respinto" if False in verdicts else
-                                    "indeterminato" if None in verdicts else "ammesso")
+        assert outcome.decision == kleene_decision(expected)
 
 
 def test_a_value_whose_rule_fires_before_what_it_reads_computes_its_chain(
@@ -260,7 +262,8 @@ def test_random_conditions_decided_by_the_network_agree_with_the_python_evaluato
         conditions: list[str], seed: int) -> None:
     """Random conditions over booleans, money, integers and dates (a value against a value or a literal, on
     either side, with every operator), ``definito``, ``not``, ``and`` and ``or``, on cases with facts
-    missing: each requirement's outcome from the network is the Python evaluator's, unknown included."""
+    missing: each requirement's outcome from the network is the Python evaluator's, unknown included, and
+    so is the decision."""
     from engine._compile import load_ruleset_text
     from engine._kernel import Kernel
 
@@ -278,4 +281,7 @@ def test_random_conditions_decided_by_the_network_agree_with_the_python_evaluato
         if rng.random() < 0.5:
             facts["titolare_assegno_ordinario_invalidita"] = rng.random() < 0.5
         values, _ = prepare(law, facts, selecting_date(facts, "data_domanda"))
-        assert kernel.run(values).requirements == reference_outcomes(law, facts)
+        outcome = kernel.run(values)
+        expected = reference_outcomes(law, facts)
+        assert outcome.requirements == expected
+        assert outcome.decision == kleene_decision(expected)
