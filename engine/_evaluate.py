@@ -275,11 +275,14 @@ _QUANTIFIERS: dict[str, Callable[[list[Any], Unknown | None], Any]] = {
 
 def _quantifier(fn: str, var: str, iterable: Evaluator, body: Evaluator) -> Evaluator:
     decide = _QUANTIFIERS[fn]
+    empty = decide([], None)  # what it gives for an empty list (the usual case: no earlier benefits, say)
 
     def run(env: Env) -> Any:
         items = iterable(env)
         if items.__class__ is Unknown:
             return items
+        if not items:
+            return empty
         found = [body(_Scope(env, var, item)) for item in items]
         return decide([r for r in found if r.__class__ is not Unknown], V.unknown_of(*found))
 

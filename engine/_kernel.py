@@ -172,6 +172,8 @@ class Kernel:
         self._parameter_encoders = [(name, *self._encoders_of[name]) for name in self._law.parameters
                                     if name in self._readers]
         self._actions = {name: make() for name, make in self._makers.items()}
+        # What each level's fact starts with, after its id; then come the known values its rules read.
+        self._heads = [f'"sid":"0","{_LEVEL}":{level},' for level in range(self.levels)]
         return self._create()
 
     # -- building the network -------------------------------------------------------------------------
@@ -423,14 +425,34 @@ class Kernel:
         """Evaluate one case. ``values`` holds facts and parameters (Unknown when not known).
 
         ``parameters_key``, when given, is a key that fixes the parameters' values (the selecting date, for
-        instance): their JSON is then worked out once per key, since every case of that day shares it."""
+        instance): their JSON is then worked out once per key, since every case of that day shares it.
+
+        Each level's fact is asserted, the actions of the rules it matches run (they add the values they
+        compute to the facts of later levels), and it is retracted."""
         outcome = Outcome(values, self._no_outcomes.copy(), "indeterminato")
         fragments = self._fragments_of_parameters(values, parameters_key)
         _encode_into(fragments, self._fact_encoders, values)
+        actions = self._actions
+        assert_fact, retract_fact = _durable.assert_fact, _durable.retract_fact
+        start, complete = _durable.start_action_for_state, _durable.complete_and_start_action
         with self._lock:
+            handle = self._handle
             try:
-                for level in range(self.levels):
-                    self._level_pass(level, values, fragments, outcome)
+                for level, head in enumerate(self._heads):
+                    fact_id = next(self._ids)
+                    body = ",".join(fragments[level])
+                    result = assert_fact(handle, f'{{"id":{fact_id},{head}{body}}}' if body else
+                                         f'{{"id":{fact_id},{head[:-1]}}}')
+                    try:
+                        if result[0] == 0:
+                            state = result[1]
+                            started = start(handle, state)
+                            message = started[1] if started else None
+                            while message:  # '{"r00012":{...}}': the name of the rule that fired, then its match
+                                actions[message[2:_NAME_END]](values, fragments, outcome)
+                                message = complete(handle, state)
+                    finally:
+                        retract_fact(handle, f'{{"id":{fact_id},"sid":"0"}}')
             except (EvaluationError, _durable.error, ValueError, TypeError, KeyError) as exc:
                 self._handle = self._create()  # a failed evaluation must not leave state behind
                 raise KernelError(f"evaluation failed in the rule kernel: {exc}") from exc
@@ -447,26 +469,6 @@ class Kernel:
                     self._parameter_fragments.clear()
                 self._parameter_fragments[key] = cached
         return [list(level) for level in cached]
-
-    def _level_pass(self, level: int, values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
-        """Assert the fact of one level, run the actions of the rules it matches, retract it."""
-        handle = self._handle
-        fact_id = next(self._ids)
-        body = ",".join(fragments[level])
-        text = f'{{"id":{fact_id},"sid":"0","{_LEVEL}":{level}{"," if body else ""}{body}}}'
-        result = _durable.assert_fact(handle, text)
-        try:
-            if result[0] == 0:
-                state = result[1]
-                started = _durable.start_action_for_state(handle, state)
-                message = started[1] if started else None
-                actions = self._actions
-                complete = _durable.complete_and_start_action
-                while message:  # '{"r00012":{...}}': the name of the rule that fired, then its match
-                    actions[message[2:_NAME_END]](values, fragments, outcome)
-                    message = complete(handle, state)
-        finally:
-            _durable.retract_fact(handle, f'{{"id":{fact_id},"sid":"0"}}')
 
 
 _NAME_DIGITS = 5

@@ -278,30 +278,31 @@ def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool |
         missing_memo[name] = result
         return result
 
-    if not plan.node_names <= values.keys():  # some value's rule never fired
+    def lacking(name: str, reads: frozenset[str]) -> tuple[str, ...]:
+        """The missing facts that leave a requirement undetermined (none when it is decided)."""
+        if outcomes[name] is not None:
+            return ()
+        return tuple(sorted(frozenset().union(*(missing(r) for r in reads))))
+
+    def records() -> tuple[tuple[RequirementResult, ...], dict[str, ComputedValue]]:
+        new = tuple.__new__
+        return (tuple([new(RequirementResult, (*head, OUTCOME_NAMES[outcomes[name]], *condition,
+                                               Values(*shown, values), lacking(name, reads), *tail))
+                       for name, head, condition, tail, shown, reads in plan.requirement_records]),
+                {name: new(ComputedValue, (*head, values[name], *tail)) for name, head, tail in plan.computed})
+
+    if not plan.node_names <= values.keys():  # some value's rule never fired: it is unknown
         for name in nodes:
             if name not in values:
                 missing(name)
-    requirements = []
-    decision_missing: set[str] = set()
-    new = tuple.__new__
-    for name, head, condition, tail, shown, reads in plan.requirement_records:
-        verdict = outcomes[name]
-        if verdict is None:
-            gap = frozenset().union(*(missing(r) for r in reads))
-            decision_missing |= gap
-            requirements.append(new(RequirementResult, (*head, "indeterminato", *condition,
-                                                        Values(*shown, values), tuple(sorted(gap)), *tail)))
-        else:
-            requirements.append(new(RequirementResult, (*head, OUTCOME_NAMES[verdict], *condition,
-                                                        Values(*shown, values), (), *tail)))
+    undetermined: tuple[str, ...] = ()
+    if decision == "indeterminato":
+        undetermined = tuple(sorted({fact for name, *_, reads in plan.requirement_records
+                                     if outcomes[name] is None for fact in lacking(name, reads)}))
     return Result._of({
         **plan.result_fields, "selecting_date": day, "forced_version": forced, "decision": decision,
-        "requirements": tuple(requirements),
-        "values": {name: new(ComputedValue, (*head, values[name], *tail)) for name, head, tail in plan.computed},
         "parameters": used, "facts": Values(*plan.fact_view, values), "outputs": Values(*plan.output_view, values),
-        "missing_facts": tuple(sorted(decision_missing)) if decision == "indeterminato" else (),
-        "notes": plan.notes if decision == "ammesso" else ()})
+        "missing_facts": undetermined, "notes": plan.notes if decision == "ammesso" else ()}, records)
 
 
 __all__ = ["Library", "Problem", "evaluate", "prepare", "run_case"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -175,12 +175,36 @@ class Result:
     labels: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
-    def _of(cls, fields: dict[str, Any]) -> Result:
-        """A result with these fields (every one of them), built without the dataclass's ``__init__``, which
-        sets the 17 fields one by one: the engine builds one result per case."""
+    def _of(cls, fields: dict[str, Any], records: Callable[[], tuple[tuple[RequirementResult, ...],
+                                                                      dict[str, ComputedValue]]]) -> Result:
+        """A result with these fields, built without the dataclass's ``__init__`` (which sets the fields one by
+        one), whose ``requirements`` and ``values`` ``records()`` makes when they are first read.
+
+        The engine builds one result per case, and a batch often reads only the decision and the outputs;
+        the trace's content (every outcome and value) is worked out by the evaluation either way, and only
+        its records wait to be asked for."""
         result = object.__new__(cls)
+        fields["_records"] = records
         object.__setattr__(result, "__dict__", fields)
         return result
+
+    def __getattr__(self, name: str) -> Any:
+        # Called only for attributes not set: the records of a result made by _of, on first reading.
+        records = self.__dict__.get("_records") if name in ("requirements", "values") else None
+        if records is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        requirements, values = records()
+        state = self.__dict__
+        state.setdefault("requirements", requirements)  # a thread that made them too finds the first ones
+        state.setdefault("values", values)
+        state.pop("_records", None)
+        return state[name]
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled and copied with its records made, not with the function that makes them."""
+        if "_records" in self.__dict__:
+            self.__getattr__("requirements")
+        return self.__dict__
 
     def label(self, path: str) -> str:
         """The Italian label of a fact or value; ``reddito.2023`` becomes ``<label> (2023)``."""

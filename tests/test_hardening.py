@@ -3,8 +3,12 @@ is isolated to the evaluation that hit it, and every result can be replayed from
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import BASE_2024, case, run
@@ -118,6 +122,33 @@ def test_trace_records_are_read_only_views_of_the_case() -> None:
     assert list(result.outputs) == ["importo_mensile", "importo_totale", "data_inizio", "data_fine",
                                     "imponibile_fiscale"]
     assert record.values == dict(record.values)
+
+
+@pytest.mark.parametrize(("facts", "decision"), [
+    (BASE_2024, "ammesso"), (case(BASE_2024, titolare_pensione_diretta=True), "respinto"),
+    (case(BASE_2024, reddito_lavoro_autonomo={"2021": "9000.00"}), "indeterminato")])
+def test_records_made_on_first_reading_are_the_records_of_an_eager_trace(facts: dict[str, Any],
+                                                                         decision: str) -> None:
+    """A result's requirement and value records are made when first read. Read, copied, pickled or compared
+    before or after that, and from several threads at once, they are the same records."""
+    first, second = run(facts), run(facts)
+    assert "_records" in first.__dict__  # not made yet
+    assert first == second  # comparing reads them
+    assert "_records" not in first.__dict__
+    assert "requirements" in first.__dict__
+    third = run(facts)
+    assert pickle.loads(pickle.dumps(third)) == first  # noqa: S301  # its own bytes; pickled with its records
+    assert copy.deepcopy(run(facts)).to_json() == first.to_json()
+    fourth = run(facts)
+    with ThreadPoolExecutor(8) as pool:
+        seen = list(pool.map(lambda _: (fourth.requirements, fourth.values), range(8)))
+    assert all(requirements is seen[0][0] and values is seen[0][1] for requirements, values in seen)
+    assert seen[0] == (first.requirements, first.values)
+    assert first.decision == decision
+    assert bool(first.failed) == (decision == "respinto")
+    assert bool(first.missing_facts) == (decision == "indeterminato")
+    with pytest.raises(AttributeError, match="no attribute 'requisiti'"):
+        first.requisiti  # noqa: B018
 
 
 def test_python_facts_with_nan_or_infinity_name_every_place() -> None:

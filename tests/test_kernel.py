@@ -285,3 +285,35 @@ def test_random_conditions_decided_by_the_network_agree_with_the_python_evaluato
         expected = reference_outcomes(law, facts)
         assert outcome.requirements == expected
         assert outcome.decision == kleene_decision(expected)
+
+
+def test_a_level_whose_fact_carries_no_value_is_still_asserted(library: Library,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """With every fact and parameter unknown, the first level's fact has its level and nothing else, and
+    every fact asserted is well-formed JSON."""
+    import json
+
+    import engine._kernel as kernel_module
+    from engine._kernel import Kernel
+
+    durable = kernel_module._durable
+    asserted: list[str] = []
+
+    class Recording:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(durable, name)
+
+        @staticmethod
+        def assert_fact(handle: Any, text: str) -> Any:
+            asserted.append(text)
+            return durable.assert_fact(handle, text)
+
+    law = library.get("iscro", "2024")
+    kernel = Kernel(law)
+    monkeypatch.setattr(kernel_module, "_durable", Recording())
+    values: dict[str, Any] = {name: Unknown(frozenset({name})) for name in [*law.facts, *law.parameters]}
+    outcome = kernel.run(values)
+    assert outcome.decision == "indeterminato"
+    assert set(outcome.requirements.values()) == {None}
+    facts = [json.loads(text) for text in asserted]
+    assert set(facts[0]) == {"id", "sid", "l"}
