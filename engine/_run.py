@@ -279,17 +279,17 @@ def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool |
         return result
 
     def lacking(name: str, reads: frozenset[str]) -> tuple[str, ...]:
-        """The missing facts that leave a requirement undetermined (none when it is decided)."""
-        if outcomes[name] is not None:
-            return ()
+        """The missing facts that leave an undetermined requirement undetermined."""
         return tuple(sorted(frozenset().union(*(missing(r) for r in reads))))
 
     def records() -> tuple[tuple[RequirementResult, ...], dict[str, ComputedValue]]:
         new = tuple.__new__
-        return (tuple([new(RequirementResult, (*head, OUTCOME_NAMES[outcomes[name]], *condition,
-                                               Values(*shown, values), lacking(name, reads), *tail))
-                       for name, head, condition, tail, shown, reads in plan.requirement_records]),
-                {name: new(ComputedValue, (*head, values[name], *tail)) for name, head, tail in plan.computed})
+        requirements = tuple([new(RequirementResult, (
+            *head, OUTCOME_NAMES[outcomes[name]], *condition, Values(*shown, values),
+            () if outcomes[name] is not None else lacking(name, reads), *tail))
+            for name, head, condition, tail, shown, reads in plan.requirement_records])
+        computed = {name: new(ComputedValue, (*head, values[name], *tail)) for name, head, tail in plan.computed}
+        return requirements, computed
 
     if not plan.node_names <= values.keys():  # some value's rule never fired: it is unknown
         for name in nodes:
