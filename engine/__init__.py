@@ -13,7 +13,7 @@ The public API::
 from ._compile import LawVersion, load_ruleset
 from ._explain import Explainer, explain
 from ._run import Library, evaluate
-from ._trace import RequirementResult, Result, Values
+from ._trace import ComputedValue, RequirementResult, Result, Values
 from ._version import __version__
 from .errors import (
     ExpressionError,
@@ -29,6 +29,7 @@ from .errors import (
 )
 
 __all__ = [
+    "ComputedValue",
     "Explainer",
     "ExpressionError",
     "FactsError",
