@@ -249,7 +249,7 @@ def compile_expression(expr: Expr) -> Evaluator:
     raise AssertionError(f"cannot compile {expr!r}")  # pragma: no cover - the type checker refuses it
 
 
-class _Scope(dict):  # type: ignore[type-arg]
+class _Scope(dict[str, Any]):
     """The environment of a quantifier's body: its variable, and every other name read from the case."""
 
     __slots__ = ("outer",)

@@ -7,10 +7,14 @@ The compiler's nodes are placed in *levels* by their dependencies; a case is eva
 fact per level that carries every value known so far, and durable-rules decides which rules match it:
 
 * a requirement (or a boolean derived value) is two rules: ``T`` with its condition and ``F`` with the
-  negated condition (negation pushed down to the comparisons). A comparison with a missing value never
-  matches: durable-rules tests an attribute only when the fact has it, and a ``$m`` reference to another
-  attribute is guarded by ``$ex`` (such a reference to a missing attribute would match). Hence ``T``
-  fires when the condition is true, ``F`` when it is false, and neither when Kleene logic says *unknown*;
+  negated condition (negation pushed down to the comparisons). Each comparison is guarded by ``$ex`` on
+  the attributes it reads, so a comparison with a missing value never matches (a ``$m`` reference to a
+  missing attribute would). Hence ``T`` fires when the condition is true, ``F`` when it is false, and
+  neither when Kleene logic says *unknown*. The guard on the compared attribute itself is redundant
+  (durable-rules tests an attribute only when the fact has it) but is kept: the comparisons on one
+  attribute then share its ``$ex`` node, which keeps durable-rules' alpha walk (it stacks every node a
+  fact matches below the current one, at most 64) within bounds: tests/test_kernel.py evaluates 100
+  comparisons on two values, which fail without the guards;
 * ``definito(x)`` is ``$ex`` / ``$nex`` on ``x``: a value is in a fact exactly when it is known;
 * parts of a condition that are not plain comparisons (calls, indexing, list quantifiers) become
   synthetic boolean values, computed exactly in Python at their level, and the condition reads them;
@@ -301,7 +305,7 @@ class Kernel:
             case Not(operand=o):
                 return self._native(o, negate=not negate)
             case Ref(name=name) if self._native_types.get(name) == "boolean":
-                return {self._alias(name): not negate}
+                return {"$and": [*self._exists([name]), {self._alias(name): not negate}]}
             case Call(function="definito", args=(Ref(name=name),)):
                 # Known exactly when the fact carries it (an unknown value is never encoded), so never unknown.
                 return {"$nex" if negate else "$ex": {self._alias(name): 1}}
@@ -311,18 +315,18 @@ class Kernel:
                 assert isinstance(left, Ref)
                 if negate:
                     op = _INVERSE[op]
-                attribute = self._alias(left.name)
+                reads = [left.name]
                 if isinstance(right, Ref):
                     operand: Any = {"$m": self._alias(right.name)}
+                    reads.append(right.name)
                 else:
                     assert isinstance(right, Lit)
                     operand = encode(right.value)
+                attribute = self._alias(left.name)
                 atom = {attribute: operand} if op == "==" else {_DURABLE_OP[op]: {attribute: operand}}
-                if isinstance(right, Ref):  # a reference to a missing attribute would match: guard it
-                    return {"$and": [*self._exists([right.name]), atom]}
-                return atom
+                return {"$and": [*self._exists(reads), atom]}
         name = self._hoist(expr)
-        return {self._alias(name): not negate}
+        return {"$and": [*self._exists([name]), {self._alias(name): not negate}]}
 
     def _comparable(self, left: Expr, right: Expr) -> bool:
         def native(e: Expr) -> bool:
@@ -456,6 +460,9 @@ class Kernel:
             except (EvaluationError, _durable.error, ValueError, TypeError, KeyError) as exc:
                 self._handle = self._create()  # a failed evaluation must not leave state behind
                 raise KernelError(f"evaluation failed in the rule kernel: {exc}") from exc
+            except BaseException:  # anything else (a bug, an interrupt) is raised as it is, on a clean network
+                self._handle = self._create()
+                raise
         return outcome
 
     def _fragments_of_parameters(self, values: dict[str, Any], key: Hashable | None) -> list[list[str]]:

@@ -189,16 +189,19 @@ class Result:
         return result
 
     def __getattr__(self, name: str) -> Any:
-        # Called only for attributes not set: the records of a result made by _of, on first reading.
-        records = self.__dict__.get("_records") if name in ("requirements", "values") else None
-        if records is None:
-            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
-        requirements, values = records()
-        state = self.__dict__
-        state.setdefault("requirements", requirements)  # a thread that made them too finds the first ones
-        state.setdefault("values", values)
-        state.pop("_records", None)
-        return state[name]
+        # Called only for attributes not set: the records of a result made by _of, on first reading, or
+        # just made by another thread (which sets both before it drops the function that makes them).
+        if name in ("requirements", "values"):
+            state = self.__dict__
+            records = state.get("_records")
+            if records is not None:
+                requirements, values = records()
+                state.setdefault("requirements", requirements)  # a thread that made them too keeps the first
+                state.setdefault("values", values)
+                state.pop("_records", None)
+            if name in state:
+                return state[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickled and copied with its records made, not with the function that makes them."""
@@ -257,4 +260,3 @@ class Result:
 
     def to_json(self, *, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent)
-

@@ -77,6 +77,26 @@ def test_a_kernel_failure_is_isolated_to_one_evaluation(monkeypatch: pytest.Monk
     assert law._kernel is not None
 
 
+def test_an_unexpected_error_in_an_action_leaves_a_clean_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error that is not the kernel's own (a bug in an action, an interrupt) is raised as it is; the
+    network is rebuilt all the same, so the half-run evaluation leaves nothing behind."""
+    library = Library()
+    law = library.get("iscro", "2024")
+    healthy = evaluate(BASE_2024, family="iscro", library=library).to_json()
+    kernel = law._kernel
+    assert kernel is not None
+    name, action = next(iter(kernel._actions.items()))
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("a bug in an action")
+
+    monkeypatch.setitem(kernel._actions, name, broken)
+    with pytest.raises(RuntimeError, match="a bug in an action"):
+        evaluate(BASE_2024, family="iscro", library=library)
+    monkeypatch.setitem(kernel._actions, name, action)
+    assert evaluate(BASE_2024, family="iscro", library=library).to_json() == healthy
+
+
 def test_result_records_everything_needed_to_replay_it() -> None:
     result = run(BASE_2024).to_dict()
     provenance = result["provenance"]
@@ -149,6 +169,34 @@ def test_records_made_on_first_reading_are_the_records_of_an_eager_trace(facts: 
     assert bool(first.missing_facts) == (decision == "indeterminato")
     with pytest.raises(AttributeError, match="no attribute 'requisiti'"):
         first.requisiti  # noqa: B018
+    # A thread whose lookup failed before another made the records finds the other's records.
+    fifth = run(facts)
+    made = fifth.values
+    assert fifth.__getattr__("requirements") is fifth.requirements
+    assert fifth.__getattr__("values") is made
+
+
+def test_records_agree_with_the_python_evaluator() -> None:
+    """The records made on first reading hold what an independent evaluation gives: each requirement's
+    outcome and the values it shows, no missing facts for a decided requirement even when one of its
+    inputs is missing, and every derived value."""
+    from conftest import reference_values
+
+    from engine import Library
+
+    facts = case(BASE_2024, percettore_naspi=True, percettore_dis_coll=None)  # refused whatever DIS-COLL is
+    result = run(facts)
+    law = Library().get("iscro", "2024")
+    expected = reference_values(law, facts)
+    names = {True: "soddisfatto", False: "non_soddisfatto"}
+    for record in result.requirements:
+        assert record.outcome == names[expected[record.id]]
+        assert record.missing == ()
+        assert dict(record.values) == {name: expected[name] for name in record.values}
+    assert {name: record.value for name, record in result.values.items()} == {
+        name: expected[name] for name in result.values}
+    assert result.requirement("requisito.incompatibilita").outcome == "non_soddisfatto"
+    assert "percettore_dis_coll" in result.requirement("requisito.incompatibilita").values
 
 
 def test_python_facts_with_nan_or_infinity_name_every_place() -> None:

@@ -317,3 +317,26 @@ def test_a_level_whose_fact_carries_no_value_is_still_asserted(library: Library,
     assert set(outcome.requirements.values()) == {None}
     facts = [json.loads(text) for text in asserted]
     assert set(facts[0]) == {"id", "sid", "l"}
+
+
+def test_many_comparisons_on_one_value_stay_within_durable_rules_alpha_stack(library: Library) -> None:
+    """durable-rules walks its alpha network with a stack of at most 64 nodes, pushing every node a fact
+    matches below the current one. Each comparison's ``$ex`` guard groups the comparisons on one value
+    under one node, so 100 requirements comparing two values with literals evaluate."""
+    from engine._compile import load_ruleset_text
+    from engine._kernel import Kernel
+
+    pairs = [("reddito_anno_riferimento", "{i}.50"), ("anni_partita_iva_compiuti", "{i}")]
+    extra = "".join(f"""  - id: requisito.soglia_{i}
+    title: Soglia {i}
+    condition: {pairs[i % 2][0]} > {pairs[i % 2][1].format(i=i)}
+    sources: [l213_c144_c]
+""" for i in range(100))
+    text = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
+    law = load_ruleset_text(text.replace("requirements:\n", "requirements:\n" + extra, 1), "soglie.yaml")
+    kernel = Kernel(law)
+    rng = random.Random(11)
+    for _ in range(20):
+        facts = application(rng, first_year=2024, last_year=2025, missing_rate=0.0)
+        values, _ = prepare(law, facts, selecting_date(facts, "data_domanda"))
+        assert kernel.run(values).requirements == reference_outcomes(law, facts)

@@ -267,3 +267,34 @@ def test_list_functions_with_an_unknown_condition_are_unknown(function: str) -> 
     unknown_day = Unknown(frozenset({"a"}))
     text = f"{function}(w in lavoratori: w.data_assunzione <= a)"
     assert value(text, lavoratori=[{"data_assunzione": D(2021, 1, 4)}], a=unknown_day) == unknown_day
+
+
+# qualcuno, nessuno, tutti, conta and somma: empty lists, known and unknown items (Kleene logic)
+
+HIRED = [{"data_assunzione": D(2020, 3, 1)}, {"data_assunzione": D(2021, 6, 30)}]
+
+
+@pytest.mark.parametrize(("text", "empty", "known"), [
+    ("qualcuno(w in lavoratori: w.data_assunzione >= a)", False, True),
+    ("nessuno(w in lavoratori: w.data_assunzione >= a)", True, False),
+    ("tutti(w in lavoratori: w.data_assunzione >= a)", True, False),
+    ("conta(w in lavoratori: w.data_assunzione >= a)", 0, 1),
+    ("somma(w in lavoratori: giorni_tra(a, w.data_assunzione))", 0, -306 + 180),  # 1.3.2020 and 30.6.2021
+])
+def test_quantifiers_on_empty_and_known_lists(text: str, empty: Any, known: Any) -> None:
+    assert value(text, lavoratori=[], a=D(2021, 1, 1)) == empty
+    assert value(text, lavoratori=HIRED, a=D(2021, 1, 1)) == known
+
+
+def test_quantifiers_follow_kleene_logic_when_the_body_is_unknown_for_some_items() -> None:
+    """The body reads an unknown value: it is false for the item hired in 2020 whatever that value, and
+    unknown for the one hired in 2022. So tutti is false, and qualcuno, nessuno and conta are unknown,
+    naming what is missing."""
+    gap = Unknown(frozenset({"a"}))
+    body = "w.data_assunzione > a and w.data_assunzione > b"
+    hired = [{"data_assunzione": D(2020, 1, 1)}, {"data_assunzione": D(2022, 1, 1)}]
+    known = {"lavoratori": hired, "a": gap, "b": D(2021, 1, 1)}
+    assert value(f"tutti(w in lavoratori: {body})", **known) is False
+    for quantifier in ("qualcuno", "nessuno", "conta"):
+        assert value(f"{quantifier}(w in lavoratori: {body})", **known) == gap
+    assert value(f"qualcuno(w in lavoratori: {body})", **{**known, "a": D(2019, 1, 1)}) is True
