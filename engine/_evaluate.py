@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Mapping
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from . import _values as V
@@ -33,10 +33,14 @@ class EvaluationError(Exception):
     """Arithmetic that the law cannot mean (a division by zero, a date out of range)."""
 
 
+def _decimal(value: Any) -> Decimal:
+    return value if value.__class__ is Decimal else Decimal(value)
+
+
 def _divide(a: Any, b: Any) -> Any:
     if b == 0:
         raise EvaluationError("division by zero")
-    return Decimal(a) / Decimal(b)
+    return _decimal(a) / _decimal(b)
 
 
 def _strict(fn: Callable[..., Any]) -> Callable[..., Evaluator]:
@@ -119,7 +123,7 @@ def _strict(fn: Callable[..., Any]) -> Callable[..., Evaluator]:
 def _mean(*values: Any) -> Decimal:
     total = Decimal(0)
     for value in values:
-        total += value if value.__class__ is Decimal else Decimal(value)
+        total += _decimal(value)
     return total / len(values)
 
 
@@ -127,7 +131,7 @@ _STRICT_FUNCTIONS: dict[str, Callable[..., Any]] = {
     "min": min,
     "max": max,
     "media": _mean,
-    "arrotonda": lambda value, places: V.round_half_up(Decimal(value), places),
+    "arrotonda": lambda value, places: V.round_half_up(_decimal(value), places),
     "anno": lambda d: d.year,
     "mese": lambda d: d.month,
     "data": V.make_date,
@@ -199,10 +203,6 @@ def compile_expression(expr: Expr) -> Evaluator:
                 return False if unknown is None else Unknown(unknown)
 
             return or_
-        case Arith(op="/", left=a, right=Lit(value=divisor)) if divisor != 0:
-            denominator = Decimal(divisor)
-            return _strict(lambda x: (x if x.__class__ is Decimal else Decimal(x)) / denominator)(
-                compile_expression(a))
         case Arith(op="/", left=a, right=b):
             return _strict(_divide)(compile_expression(a), compile_expression(b))
         case Arith(op=op, left=a, right=b):
@@ -238,10 +238,6 @@ def compile_expression(expr: Expr) -> Evaluator:
                 return then(env) if v else other(env)
 
             return if_
-        case Call(function="arrotonda", args=(value, Lit(value=int() as places))):
-            quantum = Decimal(1).scaleb(-places)
-            return _strict(lambda x: (x if x.__class__ is Decimal else Decimal(x)).quantize(
-                quantum, rounding=ROUND_HALF_UP))(compile_expression(value))
         case Call(function=fn, args=(Comprehension(variable=var, iterable=it, body=body),)):
             return _quantifier(fn, var, compile_expression(it), compile_expression(body))
         case Call(function=fn, args=args):

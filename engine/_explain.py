@@ -319,8 +319,7 @@ class Explainer:
                 raise TemplateError([Problem(f"template {name!r} not found for {of.family}@{of.version}",
                                              code="T001", file=name)]) from None
             except TemplateSyntaxError as exc:
-                raise TemplateError([Problem(exc.message or "syntax error", code="T002", file=exc.filename or name,
-                                             line=exc.lineno)]) from None
+                raise _syntax_error(exc, name) from None
             found = _Template(template, template_reads(env, name))
             self._templates[(id(env), name)] = found
         return found
@@ -338,10 +337,15 @@ class Explainer:
                 env.handle_exception()  # re-raises with the traceback pointing at the template's lines
                 raise  # pragma: no cover - handle_exception always raises
         except TemplateSyntaxError as exc:  # an imported template that does not parse
-            raise TemplateError([Problem(exc.message or "syntax error", code="T002", file=exc.filename or name,
-                                         line=exc.lineno)]) from None
+            raise _syntax_error(exc, name) from None
         except (UndefinedError, SecurityError, TypeError) as exc:  # TypeError: e.g. an unknown value used as true/false
             raise TemplateError([Problem(str(exc), code="T003", file=name)]) from None
+
+
+def _syntax_error(exc: TemplateSyntaxError, name: str) -> TemplateError:
+    """A template (``name``, or one it imports) that does not parse."""
+    return TemplateError([Problem(exc.message or "syntax error", code="T002", file=exc.filename or name,
+                                  line=exc.lineno)])
 
 
 # Names a template may use freely while its reads stay known: the pure helpers of the environment.

@@ -199,7 +199,6 @@ class Kernel:
                 reads[node.name] = node.reads | frozenset(self._synthetic_in(conditions[node.name][0]))
         # A computed value's action first computes, on demand, the computed values it reads; so its rule
         # waits only for the facts (and network-decided values) it needs transitively.
-        self._inputs: dict[str, tuple[str, ...]] = {}
         needs: dict[str, frozenset[str]] = {}
 
         def needed(name: str) -> frozenset[str]:

@@ -278,9 +278,14 @@ def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool |
         missing_memo[name] = result
         return result
 
+    gaps: dict[str, tuple[str, ...]] = {}
+
     def lacking(name: str, reads: frozenset[str]) -> tuple[str, ...]:
-        """The missing facts that leave an undetermined requirement undetermined."""
-        return tuple(sorted(frozenset().union(*(missing(r) for r in reads))))
+        """The missing facts that leave an undetermined requirement undetermined (worked out once: for an
+        undetermined case, before its records are made)."""
+        if name not in gaps:
+            gaps[name] = tuple(sorted(frozenset().union(*(missing(r) for r in reads))))
+        return gaps[name]
 
     def records() -> tuple[tuple[RequirementResult, ...], dict[str, ComputedValue]]:
         new = tuple.__new__
