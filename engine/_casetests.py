@@ -40,6 +40,7 @@ from ._run import Library, run_case
 from ._schema import jsonable, schema_problems
 from ._suggest import suggest
 from ._trace import Result, json_value
+from ._values import NotComputed
 from ._yaml import LoadedYaml, Path_, load_yaml_file
 from .errors import FactsError, KernelError, Problem, RulesetError, RulesetSchemaError, VersionSelectionError
 
@@ -269,6 +270,9 @@ def _fact_problem(loaded: LoadedYaml, case: YamlCase, problem: Problem) -> Probl
 
 
 def _show(value: Any) -> str:
+    if isinstance(value, NotComputed):
+        return "null (not computed: the case is not admitted, and this law version works out its computations " \
+               "for an admitted case only)"
     return json.dumps(json_value(value), ensure_ascii=False, default=str)
 
 

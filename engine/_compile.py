@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ._evaluate import Evaluator, compile_expression
-from ._expr import Expr, ParseError, free_names, parse_expression
+from ._expr import Expr, ParseError, Ref, children, free_names, parse_expression
 from ._schema import check_ruleset_schema
 from ._suggest import suggest
 from ._types import SCALAR_TYPES, ListType, Type, TypeChecker, TypeCheckError
@@ -120,6 +120,7 @@ class LawVersion:
     outputs: tuple[str, ...]
     notes: tuple[Note, ...]
     gap_after: bool = False
+    computed_when_admitted: bool = False  # decision.computations_for: admitted
     _kernel: Any = field(default=None, repr=False, compare=False)
     _dependencies: dict[str, frozenset[str]] | None = field(default=None, repr=False, compare=False)
 
@@ -159,6 +160,17 @@ def load_ruleset(path: str | Path) -> LawVersion:
     path = Path(path)
     loaded = load_yaml_file(path)
     return compile_loaded(loaded, hashlib.sha256(path.read_bytes()).hexdigest())
+
+
+def _first_ref(expr: Expr, names: set[str]) -> Ref:
+    """The first reference (in reading order) to one of ``names`` inside ``expr``, which has one."""
+    found = [expr]
+    while found:
+        current = found.pop(0)
+        if isinstance(current, Ref) and current.name in names:
+            return current
+        found[:0] = children(current)
+    raise AssertionError("no reference found")  # pragma: no cover - the caller checked free_names
 
 
 def load_ruleset_text(text: str, file: str = "<string>") -> LawVersion:
@@ -220,6 +232,9 @@ class _Compiler:
                                                          f"output {out!r} is not a computation", code="C005"))
         notes = tuple(Note(n["id"], n["text"], tuple(n["sources"]), n.get("unconfirmed"))
                       for n in d["decision"].get("notes") or [])
+        admitted_only = d["decision"].get("computations_for", "every_case") == "admitted"
+        if admitted_only:
+            self._check_nothing_reads_computations(derived, requirements, set(computation_specs))
         nodes = [n for n in [*derived.values(), *requirements, *computations.values()] if n is not None]
         self._check_cycles(nodes)
         if self.problems:
@@ -232,7 +247,24 @@ class _Compiler:
             derived={k: v for k, v in derived.items() if v is not None},
             requirements=[r for r in requirements if r is not None],
             computations={k: v for k, v in computations.items() if v is not None},
-            outputs=outputs, notes=notes, gap_after=bool(d["period"].get("gap_after", False)))
+            outputs=outputs, notes=notes, gap_after=bool(d["period"].get("gap_after", False)),
+            computed_when_admitted=admitted_only)
+
+    def _check_nothing_reads_computations(self, derived: dict[str, Node | None], requirements: list[Node | None],
+                                          computations: set[str]) -> None:
+        """With ``computations_for: admitted`` a computation exists only once the case is admitted, so the
+        decision cannot depend on one."""
+        readers: list[tuple[tuple[Any, ...], Node | None]] = [(("derived", name, "formula"), node)
+                                                              for name, node in derived.items()]
+        readers += [(("requirements", i, "condition"), node) for i, node in enumerate(requirements)]
+        for path, node in readers:
+            if node is None or not node.reads & computations:
+                continue
+            ref = _first_ref(node.expr, computations)
+            self._expression_problem(
+                path, f"{node.name!r} reads the computation {ref.name!r}, which is worked out only for an admitted "
+                "case (decision.computations_for: admitted)", ref.pos.line, ref.pos.column, "C007",
+                f"make {ref.name!r} a derived value, or set computations_for: every_case")
 
     def _fact(self, name: str, spec: dict[str, Any]) -> Fact:
         ftype: Type = spec["type"]

@@ -26,7 +26,10 @@ fact per level that carries every value known so far, and durable-rules decides 
   When neither happens, the case is ``indeterminato``. The ``ammesso`` rule sits at the level where the
   last requirements are decided, reading those requirements' own conditions and the outcomes of the
   earlier ones (which travel as values), so no fact is asserted for the decision alone; a rule longer
-  than durable-rules allows (32 expressions) falls back to reading every outcome one level later.
+  than durable-rules allows (32 expressions) falls back to reading every outcome one level later;
+* computations that the law works out for an admitted case only (``decision.computations_for: admitted``)
+  sit after the decision's level, and every rule there also tests a mark that the ``ammesso`` rule puts in
+  the facts of those levels; a case not admitted could match none of them, so those facts are not asserted.
 
 Every attribute of the network has a short alias (``a12``): facts and firing messages carry attribute
 names, and long ones cost the C core about 7 µs a case (measured on ISCRO 2024).
@@ -64,6 +67,7 @@ from ._values import Unknown
 from .errors import KernelError
 
 _LEVEL = "l"
+_ADMITTED = "ammesso_"  # the mark of an admitted case, in the facts of the levels that wait for it
 _INVERSE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 _DURABLE_OP = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
@@ -211,27 +215,34 @@ class Kernel:
             return needs[name]
 
         levels: dict[str, int] = {}
+        # With ``computations_for: admitted`` the computations wait for the case to be admitted: their rules
+        # sit after the decision's level and also test the mark the decision rule puts in that level's fact.
+        gated = frozenset(law.computations) if law.computed_when_admitted else frozenset()
+        first_gated = 0
 
         def level(name: str) -> int:
             """The level at which the rule of ``name`` fires: when everything it waits for is known."""
             if name not in levels:
                 waits = needed(name) if name in computed else reads[name]
-                levels[name] = max((available(r) for r in waits), default=0)
+                levels[name] = max([first_gated if name in gated else 0, *(available(r) for r in waits)])
             return levels[name]
 
         def available(name: str) -> int:
             return level(name) + 1 if name in reads else 0
 
-        for name in reads:
-            level(name)
         # "Every requirement true" is a rule (Kleene's all-true; any-false is each requirement's F rule). It
         # sits at the level where the last requirements are decided and reads those requirements' own
         # conditions, and the outcomes of the earlier requirements, which travel as values; so no further
         # fact is asserted. When that rule is too long for durable-rules, it reads every outcome at one more
-        # level (``decision_apart``).
-        last = max((levels[r.name] for r in law.requirements), default=0)
+        # level (``decision_apart``). Requirements never read a computation that waits for the decision
+        # (the compiler refuses it, C007), so their levels do not depend on ``first_gated``.
+        last = max((level(r.name) for r in law.requirements), default=0)
         decision_level = last + 1 if decision_apart else last
+        first_gated = decision_level + 1
+        for name in reads:
+            level(name)
         self.levels = max([decision_level, *levels.values()]) + 1
+        self.admitted_level = first_gated if gated else None  # facts from here on are asserted once admitted
 
         for name, value_node in computed.items():
             chain = [d for d in _transitive(name, reads, computed) if d != name]
@@ -250,7 +261,9 @@ class Kernel:
             self._add_rule(levels[node.name], false_rule, partial(self._set_requirement, node.name, key, False))
         every = [conditions[node.name][0] if levels[node.name] == decision_level
                  else {self._alias(self._requirement_keys[node.name]): True} for node in law.requirements]
-        self._add_rule(decision_level, {"$and": every}, self._admit)
+        waiting = tuple(range(first_gated, self.levels)) if gated else ()
+        self._add_rule(decision_level, {"$and": every},
+                       partial(self._admit, fragment(self._alias(_ADMITTED), True), waiting))
         names = {*self._native_types, *self._synthetic, *self._requirement_keys.values()}
         texts = [(self._rule_levels[rule], json.dumps(spec)) for rule, spec in self._rules.items()]
         for name in names:
@@ -285,7 +298,9 @@ class Kernel:
         """A rule, and how to make its action once the network is complete (an action needs to know which
         levels read each value it sets)."""
         name = _rule_name(len(self._rules))
-        parts = [{_LEVEL: level}]
+        parts: list[Any] = [{_LEVEL: level}]
+        if self.admitted_level is not None and level >= self.admitted_level:
+            parts.append({self._alias(_ADMITTED): True})  # waits for the case to be admitted
         if condition is not None:
             parts.append(condition)
         self._rules[name] = {"all": [{"m": {"$and": parts}}]}
@@ -409,9 +424,14 @@ class Kernel:
         return action
 
     @staticmethod
-    def _admit() -> Action:
+    def _admit(mark: str, waiting: tuple[int, ...]) -> Action:
+        """The decision rule's action; it also puts the mark that the rules waiting for an admitted case test
+        in the facts of their levels."""
+
         def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
             outcome.decision = "ammesso"
+            for level in waiting:
+                fragments[level].append(mark)
 
         return action
 
@@ -435,13 +455,15 @@ class Kernel:
         outcome = Outcome(values, self._no_outcomes.copy(), "indeterminato")
         fragments = self._fragments_of_parameters(values, parameters_key)
         _encode_into(fragments, self._fact_encoders, values)
-        actions = self._actions
+        actions, admitted_level = self._actions, self.admitted_level
         assert_fact, retract_fact = _durable.assert_fact, _durable.retract_fact
         start, complete = _durable.start_action_for_state, _durable.complete_and_start_action
         with self._lock:
             handle = self._handle
             try:
                 for level, head in enumerate(self._heads):
+                    if level == admitted_level and outcome.decision != "ammesso":
+                        break  # what is left waits for an admitted case: no rule there can fire
                     fact_id = next(self._ids)
                     body = ",".join(fragments[level])
                     result = assert_fact(handle, f'{{"id":{fact_id},{head}{body}}}' if body else

@@ -22,7 +22,7 @@ from ._trace import (
     Result,
     Values,
 )
-from ._values import Unknown
+from ._values import NOT_COMPUTED, Unknown
 from ._version import __version__
 from .errors import FactsError, Problem, VersionSelectionError
 
@@ -210,6 +210,8 @@ class _TracePlan:
                          for name, n in self.nodes.items()]
         self._days: dict[dt.date, tuple[dict[str, ParameterUse], dict[str, Any]]] = {}
         self.node_names = frozenset(self.nodes)
+        self.computed_when_admitted = law.computed_when_admitted
+        self.not_computed = dict.fromkeys(law.computations, NOT_COMPUTED)
         self.result_fields = {"family": law.family, "version": law.version, "title": law.title,
                               "ruleset_sha256": law.sha256, "engine_version": __version__,
                               "selected_by": law.selected_by, "labels": self.labels}
@@ -296,6 +298,8 @@ def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool |
         computed = {name: new(ComputedValue, (*head, values[name], *tail)) for name, head, tail in plan.computed}
         return requirements, computed
 
+    if plan.computed_when_admitted and decision != "ammesso":
+        values.update(plan.not_computed)  # the law works them out for an admitted case only
     if not plan.node_names <= values.keys():  # some value's rule never fired: it is unknown
         for name in nodes:
             if name not in values:

@@ -25,6 +25,17 @@ class Unknown:
         raise TypeError("Unknown has no truth value; use three-valued helpers")
 
 
+@dataclass(frozen=True)
+class NotComputed(Unknown):
+    """A computation of a case the law version does not admit, when its computations are worked out for an
+    admitted case only (``decision.computations_for: admitted``): unknown, and no fact would make it known."""
+
+    missing: frozenset[str] = frozenset()
+
+
+NOT_COMPUTED = NotComputed()
+
+
 def is_unknown(value: Any) -> bool:
     return isinstance(value, Unknown)
 

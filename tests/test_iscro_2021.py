@@ -27,9 +27,18 @@ def test_minimum_and_maximum_by_year(day: str, minimum: str, maximum: str) -> No
     result = run(case(BASE_2021, data_domanda=day))
     assert result.parameters["importo_minimo"].value == Decimal(minimum)
     assert result.parameters["importo_massimo"].value == Decimal(maximum)
-    incomes = {str(y): "20000.00" for y in range(2017, 2023)}
-    low = run(case(BASE_2021, data_domanda=day, ultimo_reddito_certificato="100.00", reddito_lavoro_autonomo=incomes))
-    assert low.outputs["importo_mensile"] == Decimal(minimum)
+    year = int(day[:4]) - 1  # the reference year: income fell below 50% of the three years before it
+    incomes = {**{str(y): "20000.00" for y in range(year - 3, year)}, str(year): "3000.00"}
+
+    def admitted_with(certified: str) -> Decimal:
+        result = run(case(BASE_2021, data_domanda=day, ultimo_reddito_certificato=certified,
+                          reddito_lavoro_autonomo=incomes, reddito_dichiarato={str(year): "3000.00"}))
+        assert result.decision == "ammesso"
+        amount: Decimal = result.outputs["importo_mensile"]
+        return amount
+
+    assert admitted_with("100.00") == Decimal(minimum)  # 100 ÷ 2 × 25% = 12,50, raised to the minimum
+    assert admitted_with("100000.00") == Decimal(maximum)  # 12.500,00, cut to the maximum
 
 
 @pytest.mark.parametrize(("opened", "expected"), [("2017-09-10", "soddisfatto"), ("2017-09-11", "non_soddisfatto")])
