@@ -14,7 +14,9 @@ fact per level that carries every value known so far, and durable-rules decides 
   (durable-rules tests an attribute only when the fact has it) but is kept: the comparisons on one
   attribute then share its ``$ex`` node, which keeps durable-rules' alpha walk (it stacks every node a
   fact matches below the current one, at most 64) within bounds: tests/test_kernel.py evaluates 100
-  comparisons on two values, which fail without the guards;
+  comparisons on two values, which fail without the guards. A boolean value is tested alone (``{a: true}``):
+  it has two such nodes at most, of which a fact matches one, so a guard would add a node to every walk
+  and spare the stack nothing;
 * ``definito(x)`` is ``$ex`` / ``$nex`` on ``x``: a value is in a fact exactly when it is known;
 * parts of a condition that are not plain comparisons (calls, indexing, list quantifiers) become
   synthetic boolean values, computed exactly in Python at their level, and the condition reads them;
@@ -316,7 +318,7 @@ class Kernel:
             case Not(operand=o):
                 return self._native(o, negate=not negate)
             case Ref(name=name) if self._native_types.get(name) == "boolean":
-                return {"$and": [*self._exists([name]), {self._alias(name): not negate}]}
+                return {self._alias(name): not negate}
             case Call(function="definito", args=(Ref(name=name),)):
                 # Known exactly when the fact carries it (an unknown value is never encoded), so never unknown.
                 return {"$nex" if negate else "$ex": {self._alias(name): 1}}
