@@ -263,7 +263,8 @@ def _converter(ftype: Any) -> Callable[[Any], Any]:
     if ftype in ("money", "number"):
         return _money
     if ftype == "money_by_year":
-        return lambda value: {int(year): _money(amount) for year, amount in value.items()}
+        return lambda value: {int(year): Decimal(amount) if amount.__class__ is str else _money(amount)
+                              for year, amount in value.items()}
     if ftype == "integer_by_year":
         return lambda value: {int(year): int(amount) for year, amount in value.items()}
     return _same

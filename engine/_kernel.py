@@ -410,17 +410,21 @@ class Kernel:
         return action
 
     def _set_requirement(self, name: str, key: str, value: bool) -> Action:
-        text = fragment(self._alias(key), value)
+        if not value:  # the case is refused; the decision rule, the only reader of outcomes, tests for true
+            def refuse(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
+                outcome.requirements[name] = False
+                outcome.decision = "respinto"
+
+            return refuse
+        text = fragment(self._alias(key), True)
         levels = self._readers.get(key, ())
 
-        def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
-            outcome.requirements[name] = value
-            if not value:
-                outcome.decision = "respinto"
+        def satisfy(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
+            outcome.requirements[name] = True
             for level in levels:
                 fragments[level].append(text)
 
-        return action
+        return satisfy
 
     @staticmethod
     def _admit(mark: str, waiting: tuple[int, ...]) -> Action:
