@@ -237,14 +237,15 @@ def _problem(error: ValidationError) -> Problem:
     return Problem(error.message, code="F002", path=path)
 
 
-def to_values(data: Mapping[str, Any], law: LawVersion) -> dict[str, Any]:
-    """Typed values for the facts ``law`` declares (already validated against the schema)."""
+def to_values(data: Mapping[str, Any], law: LawVersion, *, into: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Typed values for the facts ``law`` declares (already validated against the schema), added to ``into``
+    when given."""
     converters = law.__dict__.get("_converters")
     if converters is None:  # one converter per fact, chosen once per law version (None: taken as it is)
         converters = law.__dict__["_converters"] = tuple(
             (name, None if (convert := _converter(fact.type)) is _same else convert)
             for name, fact in law.facts.items())
-    values: dict[str, Any] = {}
+    values: dict[str, Any] = {} if into is None else into
     for name, convert in converters:
         value = data.get(name)
         if value is not None:

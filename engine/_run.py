@@ -209,6 +209,7 @@ class _TracePlan:
         self.computed = [(name, (name, n.label, n.kind), (n.text, self.node_sources[name], n.unconfirmed))
                          for name, n in self.nodes.items()]
         self._days: dict[dt.date, tuple[dict[str, ParameterUse], dict[str, Any]]] = {}
+        self._starts: dict[dt.date, tuple[dict[str, ParameterUse], dict[str, Any]]] = {}
         self.node_names = frozenset(self.nodes)
         self.computed_when_admitted = law.computed_when_admitted
         self.not_computed = dict.fromkeys(law.computations, NOT_COMPUTED)
@@ -226,6 +227,18 @@ class _TracePlan:
             if len(self._days) > 10_000:  # bounded; a batch spans a few hundred days
                 self._days.clear()
             self._days[day] = found
+        return found
+
+    def starting_values(self, day: dt.date) -> tuple[dict[str, ParameterUse], dict[str, Any]]:
+        """The parameter records in force on ``day`` (shared: copy before changing) and what every case of that
+        day starts from: each fact unknown, each parameter's value (shared: copy it). Worked out once per day."""
+        found = self._starts.get(day)
+        if found is None:
+            used, parameters = self.on(day)
+            found = (used, {**self.unknown_facts, **parameters})
+            if len(self._starts) > 10_000:  # bounded, like the days of ``on``
+                self._starts.clear()
+            self._starts[day] = found
         return found
 
     def parameter(self, name: str, day: dt.date) -> ParameterUse:
@@ -247,9 +260,8 @@ def prepare(law: LawVersion, data: Mapping[str, Any], day: dt.date) -> tuple[dic
     """The values a case starts from (its facts, Unknown where not given, and the parameters in force on
     ``day``) and the parameter records of that day (shared between cases: copy before changing)."""
     plan = _plan(law)
-    used, parameters = plan.on(day)
-    values = {**plan.unknown_facts, **to_values(data, law)}
-    values.update(parameters)
+    used, start = plan.starting_values(day)
+    values = to_values(data, law, into=start.copy())
     return values, used
 
 
