@@ -164,6 +164,7 @@ class Kernel:
         self._requirement_keys = {r.name: f"rq{i}_" for i, r in enumerate(law.requirements)}
         self._no_outcomes: dict[str, bool | None] = dict.fromkeys(self._requirement_keys)
         self._parameter_fragments: dict[Hashable, list[list[str]]] = {}
+        self._optional = frozenset(name for name, fact in law.facts.items() if fact.optional)
         self.decision_apart = False
         try:
             self._handle = self._complete(decision_apart=False)
@@ -193,13 +194,20 @@ class Kernel:
         law = self._law
         order = _topological(list(law.derived.values()) + list(law.computations.values()))
         conditions: dict[str, tuple[Any, Any]] = {}
+        # A requirement of which durable-rules can test no part (a list quantifier, say) is one rule whose
+        # action evaluates it, not a synthetic value's rule and then the requirement's two rules.
+        in_python = {n.name: n for n in law.requirements if self._wholly_in_python(n.expr)}
         for node in [*order, *law.requirements]:
-            if node.kind == "requirement" or node.type == "boolean":
+            if node.name in in_python or (node.kind != "requirement" and node.type != "boolean"):
+                continue
+            if node.kind == "requirement" or not self._wholly_in_python(node.expr):
                 conditions[node.name] = self._boolean_rules(node.expr)
         # "Computed" values are worked out in Python by their rule's action (non-boolean derived values,
-        # computations, and the synthetic parts of conditions); boolean ones are decided by the network.
+        # computations, boolean ones that durable-rules cannot test, and the synthetic parts of conditions);
+        # the other boolean ones are decided by the network.
         computed: dict[str, Node | _Synthetic] = {n.name: n for n in order if n.name not in conditions}
         computed.update(self._synthetic)
+        computed.update(in_python)
         reads: dict[str, frozenset[str]] = {name: node.reads for name, node in computed.items()}
         for node in [*order, *law.requirements]:
             if node.name in conditions:
@@ -239,7 +247,7 @@ class Kernel:
         # fact is asserted. When that rule is too long for durable-rules, it reads every outcome at one more
         # level (``decision_apart``). Requirements never read a computation that waits for the decision
         # (the compiler refuses it, C007), so their levels do not depend on ``first_gated``.
-        last = max((level(r.name) for r in law.requirements), default=0)
+        last = max((level(r.name) + (r.name in in_python) for r in law.requirements), default=0)
         decision_level = last + 1 if decision_apart else last
         first_gated = decision_level + 1
         for name in reads:
@@ -247,25 +255,33 @@ class Kernel:
         self.levels = max([decision_level, *levels.values()]) + 1
         self.admitted_level = first_gated if gated else None  # facts from here on are asserted once admitted
 
-        # A computed value's rule has no condition but its level: by then everything it reads is known or never
-        # will be, and its action computes it exactly, unknown (with the facts it misses) when an input is.
-        # Testing that the inputs exist would cost an alpha node per input on every case (measured: about
-        # 4 µs a case on ISCRO 2024) to spare an action that only a case with a missing fact runs in vain.
+        # A computed value's rule has no condition but its level: by then every value it reads is known, or
+        # unknown for good. Facts and parameters are in the case's values (unknown ones as Unknown); a boolean
+        # the network decides is absent when neither of its rules fired, and the action that reads it first
+        # puts it there as Unknown (see _mark_unknown). The action then computes the value exactly, unknown
+        # (with the facts it misses) when an input is, as Kleene logic says. Testing in the network that the
+        # inputs exist would cost an alpha node per input on every case (about 4 µs a case on ISCRO 2024,
+        # measured), and would leave unknown a value that Kleene logic knows (``se(x, 0, 0)``).
+        self._decided_reads = {name: reads[name] for name in conditions if name not in self._requirement_keys}
         for name, value_node in computed.items():
             chain = [d for d in _transitive(name, reads, computed) if d != name]
-            self._add_rule(levels[name], None,
-                           partial(self._compute, value_node, tuple(chain), {n: computed[n].evaluate for n in chain}))
+            decided = tuple(sorted(r for r in needed(name) if r in self._decided_reads))
+            make = self._decide if name in in_python else self._compute
+            self._add_rule(levels[name], None, partial(make, value_node, tuple(chain),
+                                                       {n: computed[n].evaluate for n in chain}, decided))
         for node in order:
             if node.name in conditions:
                 true_rule, false_rule = conditions[node.name]
                 self._add_rule(levels[node.name], true_rule, partial(self._set_value, node.name, True))
                 self._add_rule(levels[node.name], false_rule, partial(self._set_value, node.name, False))
         for node in law.requirements:
+            if node.name in in_python:
+                continue
             true_rule, false_rule = conditions[node.name]
             key = self._requirement_keys[node.name]
             self._add_rule(levels[node.name], true_rule, partial(self._set_requirement, node.name, key, True))
             self._add_rule(levels[node.name], false_rule, partial(self._set_requirement, node.name, key, False))
-        every = [conditions[node.name][0] if levels[node.name] == decision_level
+        every = [conditions[node.name][0] if node.name in conditions and levels[node.name] == decision_level
                  else {self._alias(self._requirement_keys[node.name]): True} for node in law.requirements]
         waiting = tuple(range(first_gated, self.levels)) if gated else ()
         self._add_rule(decision_level, {"$and": every},
@@ -341,6 +357,19 @@ class Kernel:
         name = self._hoist(expr)
         return {"$and": [*self._exists([name]), {self._alias(name): not negate}]}
 
+    def _wholly_in_python(self, expr: Expr) -> bool:
+        """Whether :meth:`_native` would make the whole condition one synthetic value (``not`` aside)."""
+        while isinstance(expr, Not):
+            expr = expr.operand
+        match expr:
+            case BoolOp() | Call(function="definito", args=(Ref(),)):
+                return False
+            case Ref(name=name):
+                return self._native_types.get(name) != "boolean"
+            case Compare(left=left, right=right):
+                return not self._comparable(left, right)
+        return True
+
     def _comparable(self, left: Expr, right: Expr) -> bool:
         def native(e: Expr) -> bool:
             return isinstance(e, Lit) or (isinstance(e, Ref) and self._native_types.get(e.name) in _NATIVE_SCALARS)
@@ -360,16 +389,25 @@ class Kernel:
     # Each action receives the case's values, the JSON fragments that each later level's fact will carry
     # (one list per level: a value travels only to the levels whose rules read it), and the outcome.
 
-    def _compute(self, node: Node | _Synthetic, chain: tuple[str, ...],
-                 evaluators: dict[str, Evaluator]) -> Action:
+    def _steps(self, node: Node | _Synthetic, chain: tuple[str, ...], evaluators: dict[str, Evaluator],
+               ) -> tuple[tuple[str, Evaluator, Any, tuple[int, ...]], ...]:
+        """The values an action computes in order (``chain``, what ``node`` reads, then ``node``), each with
+        its evaluator, its encoder and the levels whose facts carry it."""
+        runs = [*((dep, evaluators[dep]) for dep in chain), (node.name, node.evaluate)]
+        return tuple((dep, run, *self._encoders_of.get(dep, (None, ()))) for dep, run in runs)
+
+    def _compute(self, node: Node | _Synthetic, chain: tuple[str, ...], evaluators: dict[str, Evaluator],
+                 decided: tuple[str, ...]) -> Action:
         """The action of a computed value: compute what it reads (if not yet done), then itself; each value
         computed joins the facts of the levels whose rules read it."""
-        runs = [*((dep, evaluators[dep]) for dep in chain), (node.name, node.evaluate)]
-        steps = tuple((dep, run, *self._encoders_of.get(dep, (None, ()))) for dep, run in runs)
+        steps = self._steps(node, chain, evaluators)
         name, run, encode, levels = steps[-1]
+        mark_unknown = self._mark_unknown
 
         def on_demand(values: dict[str, Any], fragments: list[list[str]]) -> None:
-            """Something the value reads is not computed yet (durable-rules fired this rule first)."""
+            """Something the value reads is not there: computed values not computed yet (durable-rules fired
+            this rule first), or a boolean the network left unknown."""
+            mark_unknown(decided, values)
             for step in steps:
                 _compute_step(step, values, fragments)
 
@@ -397,6 +435,46 @@ class Kernel:
                     fragments[level].append(text)
 
         return action
+
+    def _decide(self, node: Node | _Synthetic, chain: tuple[str, ...], evaluators: dict[str, Evaluator],
+                decided: tuple[str, ...]) -> Action:
+        """The action of a requirement decided in Python: its outcome (none when Kleene logic says unknown),
+        after what it reads when that is not there yet (as for :meth:`_compute`)."""
+        steps = self._steps(node, chain, evaluators)[:-1]
+        name, run = node.name, node.evaluate
+        satisfy, refuse = self._set_requirement(name, self._requirement_keys[name], True), \
+            self._set_requirement(name, self._requirement_keys[name], False)
+        mark_unknown = self._mark_unknown
+
+        def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
+            try:
+                verdict = run(values)
+            except KeyError:
+                mark_unknown(decided, values)
+                for step in steps:
+                    _compute_step(step, values, fragments)
+                verdict = run(values)
+            if verdict is True:
+                satisfy(values, fragments, outcome)
+            elif verdict is False:
+                refuse(values, fragments, outcome)
+
+        return action
+
+    def _mark_unknown(self, names: tuple[str, ...], values: dict[str, Any]) -> None:
+        """Put each boolean of ``names`` that the network left undecided (neither of its rules fired, as its
+        level is past) in ``values`` as Unknown, with the facts it misses, so that an action can read it."""
+        for name in names:
+            if name in values:
+                continue
+            missing: set[str] = set()
+            for read in self._decided_reads[name]:
+                if read not in values and read in self._decided_reads:
+                    self._mark_unknown((read,), values)
+                value = values.get(read)
+                if isinstance(value, Unknown) and read not in self._optional:
+                    missing |= value.missing
+            values[name] = Unknown(frozenset(missing))
 
     def _set_value(self, name: str, value: bool) -> Action:
         text = fragment(self._alias(name), value)

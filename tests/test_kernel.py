@@ -235,7 +235,10 @@ def test_definito_is_decided_natively_and_agrees_with_the_python_evaluator(libra
 
 
 _ATOMS = ["iscritto_gestione_separata", "titolare_pensione_diretta", "percettore_naspi",
-          "definito(apertura_finestra)", "definito(titolare_assegno_ordinario_invalidita)"]
+          "definito(apertura_finestra)", "definito(titolare_assegno_ordinario_invalidita)",
+          # parts durable-rules cannot test: alone, or under "not", a requirement is then decided in Python
+          "nessuno(p in prestazioni_iscro_precedenti: anno(p.data_inizio) >= anno_domanda - 1)",
+          "reddito_lavoro_autonomo[anno_riferimento - 1] < 5000.50"]
 _COMPARED = [("reddito_anno_riferimento", "soglia_calo"), ("reddito_anno_riferimento", "5000.50"),
              ("5000.50", "reddito_dichiarato_riferimento"), ("anni_partita_iva_compiuti", "3"),
              ("anni_partita_iva_compiuti", "anni_partita_iva"), ("data_domanda", "scadenza_domanda"),
@@ -340,3 +343,57 @@ def test_many_comparisons_on_one_value_stay_within_durable_rules_alpha_stack(lib
         facts = application(rng, first_year=2024, last_year=2025, missing_rate=0.0)
         values, _ = prepare(law, facts, selecting_date(facts, "data_domanda"))
         assert kernel.run(values).requirements == reference_outcomes(law, facts)
+
+
+def test_a_requirement_durable_rules_cannot_test_is_one_rule_deciding_in_python(library: Library) -> None:
+    """A requirement whose condition has no part durable-rules can test (a list quantifier, a call) is one
+    rule whose action evaluates it, three-valued. When it is decided on the last level, the decision reads
+    its outcome one level later. It, and a computed value, may read a boolean the network decides, which
+    is absent when unknown. Outcomes and decisions agree with the Python evaluator, unknown included."""
+    from engine._compile import load_ruleset_text
+    from engine._kernel import Kernel
+
+    kernel = Kernel(library.get("iscro", "2024"))
+    deciding = [rule for rule, make in kernel._makers.items()
+                if getattr(make, "func", None) == kernel._decide]
+    assert len(deciding) == 1  # requisito.iscro_precedente, and no synthetic value for it
+    assert not kernel._synthetic
+    text = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
+    derived = """  posizione_regolare:
+    type: boolean
+    label: la posizione è regolare
+    formula: iscritto_gestione_separata and not titolare_pensione_diretta
+    sources: [l213_c144_a]
+"""
+    derived += """  reddito_se_regolare:
+    type: money
+    label: il reddito di una posizione regolare
+    formula: "se(posizione_regolare, reddito_anno_riferimento, 0)"
+    sources: [l213_c144_a]
+"""
+    requirement = """  - id: requisito.calo_se_regolare
+    title: Calo del reddito, per una posizione regolare
+    condition: "se(posizione_regolare, reddito_anno_riferimento < soglia_calo, false)"
+    sources: [l213_c144_c]
+  - id: requisito.reddito_se_regolare
+    title: Reddito di una posizione regolare sotto la soglia
+    condition: reddito_se_regolare < soglia_calo
+    sources: [l213_c144_c]
+"""
+    text = text.replace("derived:\n", "derived:\n" + derived, 1).replace("requirements:\n", "requirements:\n" + requirement, 1)
+    law = load_ruleset_text(text, "python.yaml")
+    kernel = Kernel(law)
+    decision_level = max(level for rule, level in kernel._rule_levels.items()
+                         if getattr(kernel._makers[rule], "func", None) == kernel._admit)
+    assert decision_level == 2  # posizione_regolare on level 0, the requirement on 1, the decision on 2
+    rng = random.Random(11)
+    seen: set[bool | None] = set()
+    for _ in range(300):
+        facts = application(rng, first_year=2024, last_year=2026, missing_rate=0.2)
+        values, _ = prepare(law, facts, selecting_date(facts, "data_domanda"))
+        outcome = kernel.run(values)
+        expected = reference_outcomes(law, facts)
+        assert outcome.requirements == expected
+        assert outcome.decision == kleene_decision(expected)
+        seen.add((expected["requisito.calo_se_regolare"], expected["requisito.reddito_se_regolare"]))
+    assert {a for a, _ in seen} == {b for _, b in seen} == {True, False, None}
