@@ -38,6 +38,33 @@ def kleene_decision(outcomes: dict[str, Any]) -> str:
 
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def random_cases(seed: int, count: int, missing_rate: float, *, with_invalidity: bool = False) -> list[dict[str, Any]]:
+    """Synthetic ISCRO 2024-2026 applications; ``with_invalidity`` gives half of them the optional fact the
+    generator never gives (the assegno ordinario di invalidità)."""
+    rng = random.Random(seed)
+    cases = []
+    for _ in range(count):
+        facts = application(rng, first_year=2024, last_year=2026, missing_rate=missing_rate)
+        if with_invalidity and rng.random() < 0.5:
+            facts["titolare_assegno_ordinario_invalidita"] = rng.random() < 0.5
+        cases.append(facts)
+    return cases
+
+
+def agree_with_the_python_evaluator(kernel: Any, law: LawVersion, cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Run each case on ``kernel``: every requirement's outcome and the decision are the Python evaluator's.
+    Gives the evaluator's outcomes, case by case."""
+    outcomes = []
+    for facts in cases:
+        values, _ = prepare(law, facts, selecting_date(facts, "data_domanda"))
+        outcome = kernel.run(values)
+        expected = reference_outcomes(law, facts)
+        assert outcome.requirements == expected
+        assert outcome.decision == kleene_decision(expected)
+        outcomes.append(expected)
+    return outcomes
 NAMES = {True: "soddisfatto", False: "non_soddisfatto", None: "indeterminato"}
 
 
@@ -161,14 +188,7 @@ def test_a_decision_rule_too_long_for_durable_rules_gets_a_level_of_its_own(libr
     kernel = Kernel(long_law)
     assert kernel.decision_apart
     assert not Kernel(library.get("iscro", "2024")).decision_apart
-    rng = random.Random(8)
-    for _ in range(200):
-        facts = application(rng, first_year=2024, last_year=2026, missing_rate=0.1)
-        values, _ = prepare(long_law, facts, selecting_date(facts, "data_domanda"))
-        outcome = kernel.run(values)
-        expected = reference_outcomes(long_law, facts)
-        assert outcome.requirements == expected
-        assert outcome.decision == kleene_decision(expected)
+    agree_with_the_python_evaluator(kernel, long_law, random_cases(8, 200, 0.1))
 
 
 def test_a_value_whose_rule_fires_before_what_it_reads_computes_its_chain(
@@ -219,16 +239,8 @@ def test_definito_is_decided_natively_and_agrees_with_the_python_evaluator(libra
     law = load_ruleset_text(text.replace("requirements:\n", "requirements:\n" + extra, 1), "definito.yaml")
     kernel = Kernel(law)
     assert not [s for s in kernel._synthetic.values() if "definito" in repr(s.expr)]  # none computed in Python
-    rng = random.Random(10)
     seen: set[tuple[str, bool | None]] = set()
-    for _ in range(400):
-        facts = application(rng, first_year=2024, last_year=2026, missing_rate=0.3)
-        if rng.random() < 0.5:  # the generator never gives this optional fact
-            facts["titolare_assegno_ordinario_invalidita"] = rng.random() < 0.5
-        values, _ = prepare(law, facts, selecting_date(facts, "data_domanda"))
-        outcome = kernel.run(values)
-        expected = reference_outcomes(law, facts)
-        assert outcome.requirements == expected
+    for expected in agree_with_the_python_evaluator(kernel, law, random_cases(10, 400, 0.3, with_invalidity=True)):
         seen |= {(name, verdict) for name, verdict in expected.items() if "definito" in name}
     # every requirement both ways, and the last two also unknown (a missing income, a missing pension fact)
     assert len(seen) == 2 * len(conditions) + 2
@@ -278,16 +290,7 @@ def test_random_conditions_decided_by_the_network_agree_with_the_python_evaluato
     text = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
     law = load_ruleset_text(text.replace("requirements:\n", "requirements:\n" + extra, 1), "casuale.yaml")
     kernel = Kernel(law)
-    rng = random.Random(seed)
-    for _ in range(30):
-        facts = application(rng, first_year=2024, last_year=2026, missing_rate=0.3)
-        if rng.random() < 0.5:
-            facts["titolare_assegno_ordinario_invalidita"] = rng.random() < 0.5
-        values, _ = prepare(law, facts, selecting_date(facts, "data_domanda"))
-        outcome = kernel.run(values)
-        expected = reference_outcomes(law, facts)
-        assert outcome.requirements == expected
-        assert outcome.decision == kleene_decision(expected)
+    agree_with_the_python_evaluator(kernel, law, random_cases(seed, 30, 0.3, with_invalidity=True))
 
 
 def test_a_level_whose_fact_carries_no_value_is_still_asserted(library: Library,
@@ -380,20 +383,13 @@ def test_a_requirement_durable_rules_cannot_test_is_one_rule_deciding_in_python(
     condition: reddito_se_regolare < soglia_calo
     sources: [l213_c144_c]
 """
-    text = text.replace("derived:\n", "derived:\n" + derived, 1).replace("requirements:\n", "requirements:\n" + requirement, 1)
+    text = text.replace("derived:\n", "derived:\n" + derived, 1)
+    text = text.replace("requirements:\n", "requirements:\n" + requirement, 1)
     law = load_ruleset_text(text, "python.yaml")
     kernel = Kernel(law)
     decision_level = max(level for rule, level in kernel._rule_levels.items()
                          if getattr(kernel._makers[rule], "func", None) == kernel._admit)
     assert decision_level == 2  # posizione_regolare on level 0, the requirement on 1, the decision on 2
-    rng = random.Random(11)
-    seen: set[bool | None] = set()
-    for _ in range(300):
-        facts = application(rng, first_year=2024, last_year=2026, missing_rate=0.2)
-        values, _ = prepare(law, facts, selecting_date(facts, "data_domanda"))
-        outcome = kernel.run(values)
-        expected = reference_outcomes(law, facts)
-        assert outcome.requirements == expected
-        assert outcome.decision == kleene_decision(expected)
-        seen.add((expected["requisito.calo_se_regolare"], expected["requisito.reddito_se_regolare"]))
+    seen = {(expected["requisito.calo_se_regolare"], expected["requisito.reddito_se_regolare"])
+            for expected in agree_with_the_python_evaluator(kernel, law, random_cases(11, 300, 0.2))}
     assert {a for a, _ in seen} == {b for _, b in seen} == {True, False, None}
