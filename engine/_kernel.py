@@ -19,7 +19,8 @@ fact per level that carries every value known so far, and durable-rules decides 
   and spare the stack nothing;
 * ``definito(x)`` is ``$ex`` / ``$nex`` on ``x``: a value is in a fact exactly when it is known;
 * parts of a condition that are not plain comparisons (calls, indexing, list quantifiers) become
-  synthetic boolean values, computed exactly in Python at their level, and the condition reads them;
+  synthetic boolean values, computed exactly in Python at their level, and the condition reads them; a
+  requirement with no such part left to the network is one rule whose action decides it in Python;
 * a non-boolean derived value or computation is a rule of the level where its inputs are known (or known
   to be missing); its action computes the value exactly (``Decimal``, dates; ``Unknown`` when an input is
   missing) and the facts of the later levels whose rules read it carry it when it is known;

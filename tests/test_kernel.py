@@ -393,3 +393,40 @@ def test_a_requirement_durable_rules_cannot_test_is_one_rule_deciding_in_python(
     seen = {(expected["requisito.calo_se_regolare"], expected["requisito.reddito_se_regolare"])
             for expected in agree_with_the_python_evaluator(kernel, law, random_cases(11, 300, 0.2))}
     assert {a for a, _ in seen} == {b for _, b in seen} == {True, False, None}
+
+
+def test_kleene_logic_holds_inside_parts_computed_in_python() -> None:
+    """A value or a part of a condition computed in Python is evaluated when its level comes, whatever is
+    missing, with the language's three-valued rules: ``se`` with a known condition takes its branch even if
+    the other branch reads a missing fact, and an ``or`` inside a quantifier is true on a true side."""
+    from conftest import BASE_2024, case
+
+    from engine._compile import load_ruleset_text
+    from engine._kernel import Kernel
+
+    text = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
+    derived = """  reddito_scelto:
+    type: money
+    label: il reddito scelto
+    formula: "se(iscritto_gestione_separata, reddito_anno_riferimento, reddito_dichiarato_riferimento)"
+    sources: [l213_c144_a]
+"""
+    requirements = """  - id: requisito.reddito_scelto
+    title: Reddito scelto sotto la soglia del calo
+    condition: reddito_scelto < soglia_calo
+    sources: [l213_c144_c]
+  - id: requisito.prestazione_recente
+    title: Prestazione recente o NASpI
+    condition: "qualcuno(p in prestazioni_iscro_precedenti: anno(p.data_inizio) > 2020 or percettore_naspi)"
+    sources: [l213_c144_c]
+"""
+    text = text.replace("derived:\n", "derived:\n" + derived, 1)
+    law = load_ruleset_text(text.replace("requirements:\n", "requirements:\n" + requirements, 1), "kleene.yaml")
+    facts = case(BASE_2024, reddito_dichiarato=None, percettore_naspi=None,
+                 prestazioni_iscro_precedenti=[{"data_inizio": "2022-01-01"}])
+    result = run_case(law, facts, selecting_date(facts, "data_domanda"))
+    assert str(result.value("reddito_scelto")) == "3000.00"  # the other branch's income is missing
+    assert result.requirement("requisito.reddito_scelto").outcome == "soddisfatto"
+    assert result.requirement("requisito.prestazione_recente").outcome == "soddisfatto"  # NASpI is missing
+    assert result.requirement("requisito.soglia_reddito").missing == ("reddito_dichiarato",)
+    agree_with_the_python_evaluator(Kernel(law), law, random_cases(12, 300, 0.3))
