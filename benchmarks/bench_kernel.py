@@ -1,6 +1,6 @@
 """Benchmark: ISCRO 2024 evaluations per second on one core, next to a hand-written durable-rules rule.
 
-    python benchmarks/bench_kernel.py [--n 100000] [--rounds 5] [--million]
+    python benchmarks/bench_kernel.py [--n 100000] [--rounds 5] [--block 1000] [--million]
 
 The machines here are shared, so one long timing per path would compare a quiet minute with a busy one.
 Instead the population is cut into ``--rounds`` slices, and each slice into blocks of about ``--block``

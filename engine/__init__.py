@@ -14,6 +14,7 @@ from ._compile import LawVersion, load_ruleset
 from ._explain import Explainer, explain
 from ._run import Library, evaluate
 from ._trace import ComputedValue, RequirementResult, Result, Values
+from ._values import NotComputed, Unknown
 from ._version import __version__
 from .errors import (
     ExpressionError,
@@ -36,6 +37,7 @@ __all__ = [
     "KernelError",
     "LawVersion",
     "Library",
+    "NotComputed",
     "Problem",
     "RegoleError",
     "RequirementResult",
@@ -43,6 +45,7 @@ __all__ = [
     "RulesetError",
     "RulesetSchemaError",
     "TemplateError",
+    "Unknown",
     "Values",
     "VersionSelectionError",
     "YamlSyntaxError",

@@ -120,7 +120,7 @@ class LawVersion:
     outputs: tuple[str, ...]
     notes: tuple[Note, ...]
     gap_after: bool = False
-    computed_when_admitted: bool = False  # decision.computations_for: admitted
+    computations_for: str = "every_case"  # or "admitted": see decision.computations_for
     _kernel: Any = field(default=None, repr=False, compare=False)
     _dependencies: dict[str, frozenset[str]] | None = field(default=None, repr=False, compare=False)
 
@@ -232,8 +232,8 @@ class _Compiler:
                                                          f"output {out!r} is not a computation", code="C005"))
         notes = tuple(Note(n["id"], n["text"], tuple(n["sources"]), n.get("unconfirmed"))
                       for n in d["decision"].get("notes") or [])
-        admitted_only = d["decision"].get("computations_for", "every_case") == "admitted"
-        if admitted_only:
+        computations_for = d["decision"].get("computations_for", "every_case")
+        if computations_for == "admitted":
             self._check_nothing_reads_computations(derived, requirements, set(computation_specs))
         nodes = [n for n in [*derived.values(), *requirements, *computations.values()] if n is not None]
         self._check_cycles(nodes)
@@ -248,7 +248,7 @@ class _Compiler:
             requirements=[r for r in requirements if r is not None],
             computations={k: v for k, v in computations.items() if v is not None},
             outputs=outputs, notes=notes, gap_after=bool(d["period"].get("gap_after", False)),
-            computed_when_admitted=admitted_only)
+            computations_for=computations_for)
 
     def _check_nothing_reads_computations(self, derived: dict[str, Node | None], requirements: list[Node | None],
                                           computations: set[str]) -> None:

@@ -134,10 +134,6 @@ def _version_info(law: LawVersion) -> dict[str, Any]:
             "valid_to": law.valid_to.isoformat() if law.valid_to else None, "selected_by": law.selected_by}
 
 
-def _computed_for(law: LawVersion) -> str:
-    return "admitted" if law.computed_when_admitted else "every_case"
-
-
 def period_text(start: dt.date | None, end: dt.date | None) -> str:
     return f"{start.isoformat() if start else '…'} – {end.isoformat() if end else '…'}"
 
@@ -294,7 +290,7 @@ class _Differ:
                   ("period", period_text(o.valid_from, o.valid_to), period_text(n.valid_from, n.valid_to)),
                   ("selected_by", o.selected_by, n.selected_by), ("gap_after", str(o.gap_after), str(n.gap_after)),
                   ("facts_schema", o.facts_schema, n.facts_schema),
-                  ("computations_for", _computed_for(o), _computed_for(n))]
+                  ("computations_for", o.computations_for, n.computations_for)]
         for name, a, b in fields:
             if a != b:
                 self._add(Change("version", "changed", name, name, name, ("value",), {"value": a}, {"value": b},

@@ -172,7 +172,7 @@ class VersionPage:
     parameters: list[ParameterDoc] = field(default_factory=list)
     facts: list[FactDoc] = field(default_factory=list)
     outputs: list[NameUse] = field(default_factory=list)
-    computed_when_admitted: bool = False
+    computations_for: str = "every_case"
     notes: list[NoteDoc] = field(default_factory=list)
     sources: list[SourceDoc] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
@@ -262,7 +262,7 @@ def version_page(law: LawVersion, versions: Sequence[LawVersion]) -> VersionPage
                           "elenco" if not isinstance(fact.type, str) else _TYPES.get(fact.type, fact.type),
                           fact.optional, fact.description) for name, fact in law.facts.items()]
     page.outputs = [NameUse(n, *kinds[n]) for n in law.outputs if n in kinds]
-    page.computed_when_admitted = law.computed_when_admitted
+    page.computations_for = law.computations_for
     for note in law.notes:
         page.notes.append(NoteDoc(note.id, _anchor("nota", note.id), note.text, refs(note.sources), note.unconfirmed))
         if note.unconfirmed:

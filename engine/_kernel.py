@@ -6,7 +6,8 @@ Every derived value, requirement, computation and the decision is a rule in one 
 The compiler's nodes are placed in *levels* by their dependencies; a case is evaluated by asserting one
 fact per level that carries every value known so far, and durable-rules decides which rules match it:
 
-* a requirement (or a boolean derived value) is two rules: ``T`` with its condition and ``F`` with the
+* a requirement (or a boolean derived value) is two rules, unless the network can test no part of it
+  (see below): ``T`` with its condition and ``F`` with the
   negated condition (negation pushed down to the comparisons). Each comparison is guarded by ``$ex`` on
   the attributes it reads, so a comparison with a missing value never matches (a ``$m`` reference to a
   missing attribute would). Hence ``T`` fires when the condition is true, ``F`` when it is false, and
@@ -19,8 +20,9 @@ fact per level that carries every value known so far, and durable-rules decides 
   and spare the stack nothing;
 * ``definito(x)`` is ``$ex`` / ``$nex`` on ``x``: a value is in a fact exactly when it is known;
 * parts of a condition that are not plain comparisons (calls, indexing, list quantifiers) become
-  synthetic boolean values, computed exactly in Python at their level, and the condition reads them; a
-  requirement with no such part left to the network is one rule whose action decides it in Python;
+  synthetic boolean values, computed exactly in Python at their level, and the condition reads them.
+  When the network can test no part of a condition, a requirement is one rule whose action decides it in
+  Python, and a boolean derived value or computation is computed like the values below;
 * a non-boolean derived value or computation is a rule of the level where its inputs are known (or known
   to be missing); its action computes the value exactly (``Decimal``, dates; ``Unknown`` when an input is
   missing) and the facts of the later levels whose rules read it carry it when it is known;
@@ -71,7 +73,8 @@ from ._values import Unknown
 from .errors import KernelError
 
 _LEVEL = "l"
-_ADMITTED = "ammesso_"  # the mark of an admitted case, in the facts of the levels that wait for it
+# The kernel's own names start with "#", which no name of a ruleset can (schemas/ruleset.schema.json).
+_ADMITTED = "#ammesso"  # the mark of an admitted case, in the facts of the levels that wait for it
 _INVERSE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
 _DURABLE_OP = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
@@ -162,10 +165,9 @@ class Kernel:
         self._native_types = {n: f.type for n, f in law.facts.items()}
         self._native_types.update({n: p.type for n, p in law.parameters.items()})
         self._native_types.update({n.name: n.type for n in law.nodes() if n.kind != "requirement"})
-        self._requirement_keys = {r.name: f"rq{i}_" for i, r in enumerate(law.requirements)}
+        self._requirement_keys = {r.name: f"#rq{i}" for i, r in enumerate(law.requirements)}
         self._no_outcomes: dict[str, bool | None] = dict.fromkeys(self._requirement_keys)
         self._parameter_fragments: dict[Hashable, list[list[str]]] = {}
-        self._optional = frozenset(name for name, fact in law.facts.items() if fact.optional)
         self.decision_apart = False
         try:
             self._handle = self._complete(decision_apart=False)
@@ -227,9 +229,17 @@ class Kernel:
             return needs[name]
 
         levels: dict[str, int] = {}
-        # With ``computations_for: admitted`` the computations wait for the case to be admitted: their rules
-        # sit after the decision's level and also test the mark the decision rule puts in that level's fact.
-        gated = frozenset(law.computations) if law.computed_when_admitted else frozenset()
+        # With ``computations_for: admitted`` the computations (and the synthetic parts that only their
+        # conditions read) wait for the case to be admitted: their rules sit on levels after every other
+        # rule's, and also test the mark that the decision rule puts in the facts of those levels.
+        gated: set[str] = set()
+        if law.computations_for == "admitted":
+            gated = set(law.computations)
+            readers: dict[str, set[str]] = {}
+            for name, (true_rule, _) in conditions.items():
+                for synthetic in self._synthetic_in(true_rule):
+                    readers.setdefault(synthetic, set()).add(name)
+            gated |= {synthetic for synthetic, names in readers.items() if names <= gated}
         first_gated = 0
 
         def level(name: str) -> int:
@@ -246,11 +256,14 @@ class Kernel:
         # sits at the level where the last requirements are decided and reads those requirements' own
         # conditions, and the outcomes of the earlier requirements, which travel as values; so no further
         # fact is asserted. When that rule is too long for durable-rules, it reads every outcome at one more
-        # level (``decision_apart``). Requirements never read a computation that waits for the decision
-        # (the compiler refuses it, C007), so their levels do not depend on ``first_gated``.
+        # level (``decision_apart``). Nothing but a waiting rule reads what waits (the compiler refuses a
+        # requirement or derived value reading a computation, C007), so the other levels come first.
+        for name in reads:
+            if name not in gated:
+                level(name)
         last = max((level(r.name) + (r.name in in_python) for r in law.requirements), default=0)
         decision_level = last + 1 if decision_apart else last
-        first_gated = decision_level + 1
+        first_gated = max([decision_level, *levels.values()]) + 1
         for name in reads:
             level(name)
         self.levels = max([decision_level, *levels.values()]) + 1
@@ -264,6 +277,8 @@ class Kernel:
         # inputs exist would cost an alpha node per input on every case (about 4 µs a case on ISCRO 2024,
         # measured), and would leave unknown a value that Kleene logic knows (``se(x, 0, 0)``).
         self._decided_reads = {name: reads[name] for name in conditions if name not in self._requirement_keys}
+        self._undecided = tuple(self._decided_reads)  # what run() marks unknown when the network left it so
+        self._undecided_before = tuple(name for name in self._decided_reads if name not in gated)
         for name, value_node in computed.items():
             chain = [d for d in _transitive(name, reads, computed) if d != name]
             decided = tuple(sorted(r for r in needed(name) if r in self._decided_reads))
@@ -381,7 +396,7 @@ class Kernel:
         for existing in self._synthetic.values():
             if existing.expr == expr:
                 return existing.name
-        name = f"sy{len(self._synthetic)}_"
+        name = f"#sy{len(self._synthetic)}"
         self._synthetic[name] = _Synthetic(name, expr, compile_expression(expr), frozenset(free_names(expr)))
         return name
 
@@ -469,11 +484,11 @@ class Kernel:
             if name in values:
                 continue
             missing: set[str] = set()
-            for read in self._decided_reads[name]:
+            for read in self._decided_reads[name]:  # what its conditions read, synthetic parts included
                 if read not in values and read in self._decided_reads:
                     self._mark_unknown((read,), values)
                 value = values.get(read)
-                if isinstance(value, Unknown) and read not in self._optional:
+                if isinstance(value, Unknown):
                     missing |= value.missing
             values[name] = Unknown(frozenset(missing))
 
@@ -533,7 +548,9 @@ class Kernel:
         instance): their JSON is then worked out once per key, since every case of that day shares it.
 
         Each level's fact is asserted, the actions of the rules it matches run (they add the values they
-        compute to the facts of later levels), and it is retracted."""
+        compute to the facts of later levels), and it is retracted. At the end every value of the law
+        version is in ``values``: a boolean the network left undecided as Unknown, and the values waiting
+        for an admitted case, when it is not, not at all."""
         outcome = Outcome(values, self._no_outcomes.copy(), "indeterminato")
         fragments = self._fragments_of_parameters(values, parameters_key)
         _encode_into(fragments, self._fact_encoders, values)
@@ -566,6 +583,7 @@ class Kernel:
             except BaseException:  # anything else (a bug, an interrupt) is raised as it is, on a clean network
                 self._handle = self._create()
                 raise
+        self._mark_unknown(self._undecided if outcome.decision == "ammesso" else self._undecided_before, values)
         return outcome
 
     def _fragments_of_parameters(self, values: dict[str, Any], key: Hashable | None) -> list[list[str]]:

@@ -210,8 +210,7 @@ class _TracePlan:
                          for name, n in self.nodes.items()]
         self._days: dict[dt.date, tuple[dict[str, ParameterUse], dict[str, Any]]] = {}
         self._starts: dict[dt.date, tuple[dict[str, ParameterUse], dict[str, Any]]] = {}
-        self.node_names = frozenset(self.nodes)
-        self.computed_when_admitted = law.computed_when_admitted
+        self.computed_when_admitted = law.computations_for == "admitted"
         self.not_computed = dict.fromkeys(law.computations, NOT_COMPUTED)
         self.result_fields = {"family": law.family, "version": law.version, "title": law.title,
                               "ruleset_sha256": law.sha256, "engine_version": __version__,
@@ -274,7 +273,6 @@ def run_case(law: LawVersion, data: Mapping[str, Any], day: dt.date, *, forced: 
 
 def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool | None], decision: str,
             used: dict[str, ParameterUse], day: dt.date, forced: bool) -> Result:
-    nodes = plan.nodes
     missing_memo: dict[str, frozenset[str]] = {}
 
     def missing(name: str) -> frozenset[str]:
@@ -282,13 +280,7 @@ def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool |
         if name in missing_memo:
             return missing_memo[name]
         value = values.get(name)
-        if value.__class__ is Unknown:
-            result = frozenset() if name in plan.optional else value.missing
-        elif value is None and name in nodes:  # its rule never fired: its inputs were not known
-            result = frozenset().union(*(missing(r) for r in nodes[name].reads))
-            values[name] = Unknown(result)
-        else:
-            result = frozenset()
+        result = value.missing - plan.optional if isinstance(value, Unknown) else frozenset()
         missing_memo[name] = result
         return result
 
@@ -312,10 +304,6 @@ def _result(plan: _TracePlan, values: dict[str, Any], outcomes: dict[str, bool |
 
     if plan.computed_when_admitted and decision != "ammesso":
         values.update(plan.not_computed)  # the law works them out for an admitted case only
-    if not plan.node_names <= values.keys():  # some value's rule never fired: it is unknown
-        for name in nodes:
-            if name not in values:
-                missing(name)
     undetermined: tuple[str, ...] = ()
     if decision == "indeterminato":
         undetermined = tuple(sorted({fact for name, *_, reads in plan.requirement_records

@@ -65,8 +65,9 @@ def agree_with_the_python_evaluator(kernel: Any, law: LawVersion, cases: list[di
         assert outcome.decision == kleene_decision(expected)
         outcomes.append(expected)
     return outcomes
-NAMES = {True: "soddisfatto", False: "non_soddisfatto", None: "indeterminato"}
 
+
+NAMES = {True: "soddisfatto", False: "non_soddisfatto", None: "indeterminato"}
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -430,3 +431,46 @@ def test_kleene_logic_holds_inside_parts_computed_in_python() -> None:
     assert result.requirement("requisito.prestazione_recente").outcome == "soddisfatto"  # NASpI is missing
     assert result.requirement("requisito.soglia_reddito").missing == ("reddito_dichiarato",)
     agree_with_the_python_evaluator(Kernel(law), law, random_cases(12, 300, 0.3))
+
+
+def test_an_undecided_boolean_reports_the_same_missing_facts_whoever_reads_it() -> None:
+    """A boolean the network leaves undecided is unknown with every fact its condition misses, a missing
+    year read by a synthetic part included, whether or not a computed value reads it; and an absent
+    optional fact is never among the missing facts."""
+    from conftest import BASE_2024, case
+
+    from engine._compile import load_ruleset_text
+
+    text = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
+    derived = """  reddito_lontano_basso:
+    type: boolean
+    label: il reddito di cinque anni prima era basso
+    formula: reddito_lavoro_autonomo[anno_riferimento - 5] < 5000 and iscritto_gestione_separata
+    sources: [l213_c144_c]
+"""
+    read_by_money = """  importo_lontano:
+    type: money
+    label: un importo che dipende dal reddito lontano
+    formula: "se(reddito_lontano_basso, importo_minimo, importo_massimo)"
+    sources: [l213_c144_c]
+"""
+    requirements = """  - id: requisito.reddito_lontano
+    title: Reddito lontano non basso
+    condition: not reddito_lontano_basso
+    sources: [l213_c144_c]
+  - id: requisito.invalidita
+    title: Assegno di invalidità e gestione separata
+    condition: "se(titolare_assegno_ordinario_invalidita and iscritto_gestione_separata, anni_partita_iva < 90, false)"
+    sources: [l213_c144_c]
+"""
+    facts = case(BASE_2024, iscritto_gestione_separata=None)  # the year 2018 and the optional fact are absent
+    for extra in ("", read_by_money):
+        variant = text.replace("derived:\n", "derived:\n" + derived + extra, 1)
+        law = load_ruleset_text(variant.replace("requirements:\n", "requirements:\n" + requirements, 1), "gap.yaml")
+        result = run_case(law, facts, selecting_date(facts, "data_domanda"))
+        assert result.decision == "indeterminato"
+        lontano = result.requirement("requisito.reddito_lontano")
+        assert lontano.outcome == "indeterminato"
+        assert lontano.missing == ("iscritto_gestione_separata", "reddito_lavoro_autonomo.2018")
+        assert result.requirement("requisito.invalidita").missing == ("iscritto_gestione_separata",)
+        assert "titolare_assegno_ordinario_invalidita" not in result.missing_facts
