@@ -6,26 +6,15 @@ Every derived value, requirement, computation and the decision is a rule in one 
 The compiler's nodes are placed in *levels* by their dependencies; a case is evaluated by asserting one
 fact per level that carries every value known so far, and durable-rules decides which rules match it:
 
-* a requirement (or a boolean derived value) is two rules, unless the network can test no part of it
-  (see below): ``T`` with its condition and ``F`` with the
-  negated condition (negation pushed down to the comparisons). Each comparison is guarded by ``$ex`` on
-  the attributes it reads, so a comparison with a missing value never matches (a ``$m`` reference to a
-  missing attribute would). Hence ``T`` fires when the condition is true, ``F`` when it is false, and
-  neither when Kleene logic says *unknown*. The guard on the compared attribute itself is redundant
-  (durable-rules tests an attribute only when the fact has it) but is kept: the comparisons on one
-  attribute then share its ``$ex`` node, which keeps durable-rules' alpha walk (it stacks every node a
-  fact matches below the current one, at most 64) within bounds: tests/test_kernel.py evaluates 100
-  comparisons on two values, which fail without the guards. A boolean value is tested alone (``{a: true}``):
-  it has two such nodes at most, of which a fact matches one, so a guard would add a node to every walk
-  and spare the stack nothing;
-* ``definito(x)`` is ``$ex`` / ``$nex`` on ``x``: a value is in a fact exactly when it is known;
-* parts of a condition that are not plain comparisons (calls, indexing, list quantifiers) become
-  synthetic boolean values, computed exactly in Python at their level, and the condition reads them.
-  When the network can test no part of a condition, a requirement is one rule whose action decides it in
-  Python, and a boolean derived value or computation is computed like the values below;
-* a non-boolean derived value or computation is a rule of the level where its inputs are known (or known
-  to be missing); its action computes the value exactly (``Decimal``, dates; ``Unknown`` when an input is
-  missing) and the facts of the later levels whose rules read it carry it when it is known;
+* a requirement (or a boolean derived value) is a ``T`` rule with its condition and an ``F`` rule with
+  the negated condition, which fire when it is true or false, neither when Kleene logic says unknown
+  (engine/_network.py makes their expressions). When the network can test no part of a condition, a
+  requirement is one rule whose action decides it in Python, and a boolean derived value or computation
+  is computed like the values below;
+* a non-boolean derived value or computation (and a synthetic part of a condition) is a rule of the level
+  where its inputs are known, or known to be missing; its action computes the value exactly (``Decimal``,
+  dates; ``Unknown`` when an input is missing) and the facts of the later levels whose rules read it carry
+  it when it is known. A boolean the network left undecided reads as Unknown (see ``_mark_unknown``);
 * the decision: ``ammesso`` is a rule whose condition is that every requirement is true; a requirement's
   ``F`` rule, when it fires, also refuses the case (``respinto``: Kleene's any-false), so no rule repeats
   every failing condition, and a case with several failures is refused once, not once per failure.
@@ -34,16 +23,9 @@ fact per level that carries every value known so far, and durable-rules decides 
   earlier ones (which travel as values), so no fact is asserted for the decision alone; a rule longer
   than durable-rules allows (32 expressions) falls back to reading every outcome one level later;
 * computations that the law works out for an admitted case only (``decision.computations_for: admitted``)
-  sit after the decision's level, and every rule there also tests a mark that the ``ammesso`` rule puts in
-  the facts of those levels; a case not admitted could match none of them, so those facts are not asserted.
-
-Every attribute of the network has a short alias (``a12``): facts and firing messages carry attribute
-names, and long ones cost the C core about 7 µs a case (measured on ISCRO 2024).
-
-Values enter the network as JSON: booleans, integers, dates as day ordinals, money as floats. Money
-compared in the network is always a sum of cents or a product of cents with the law's percentages; a
-double keeps the order of two such values below 10^12 €, so native comparisons agree with Decimal ones
-(tests/test_kernel.py checks this property against the Python evaluator).
+  sit on levels after every other rule's, and every rule there also tests a mark that the ``ammesso``
+  rule puts in the facts of those levels; a case not admitted could match none of them, so those facts
+  are not asserted.
 
 Traps avoided (../DESIGN.md): the library's Python ``Host`` is not used (it starts timer threads that
 never stop and registers names once per process); ``delete_state`` is never called; every evaluation
@@ -54,76 +36,27 @@ evaluation only, and the network is rebuilt so later evaluations start clean.
 
 from __future__ import annotations
 
-import datetime as dt
 import itertools
 import json
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import partial
 from typing import Any
 
 import durable_rules_engine as _durable
 
 from ._compile import LawVersion, Node
-from ._evaluate import EvaluationError, Evaluator, compile_expression
-from ._expr import BoolOp, Call, Compare, Expr, Lit, Not, Ref, free_names
+from ._evaluate import EvaluationError, Evaluator
+from ._network import Conditions, Synthetic, encoder, fragment, topological, transitive
 from ._values import Unknown
 from .errors import KernelError
 
 _LEVEL = "l"
 # The kernel's own names start with "#", which no name of a ruleset can (schemas/ruleset.schema.json).
 _ADMITTED = "#ammesso"  # the mark of an admitted case, in the facts of the levels that wait for it
-_INVERSE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
-_MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
-_DURABLE_OP = {"<": "$lt", "<=": "$lte", ">": "$gt", ">=": "$gte", "!=": "$neq"}
-_NATIVE_SCALARS = ("boolean", "integer", "number", "money", "date", "string")
 _names = itertools.count()
 
-
-def fragment(name: str, value: Any) -> str:
-    """``"name":value`` as JSON, for a known value (names are plain identifiers, so need no escaping)."""
-    if value is True:
-        return f'"{name}":true'
-    if value is False:
-        return f'"{name}":false'
-    if isinstance(value, int):
-        return f'"{name}":{value}'
-    if isinstance(value, Decimal):
-        return f'"{name}":{float(value)!r}'
-    if isinstance(value, dt.date):
-        return f'"{name}":{value.toordinal()}'
-    if isinstance(value, str):
-        return f'"{name}":{json.dumps(value)}'
-    return f'"{name}":true'  # maps and lists: only their presence is tested in the network
-
-
-def encoder(name: str, vtype: Any) -> Callable[[Any], str]:
-    """A function giving ``"name":value`` for a known value of ``name``, specialised to its declared type
-    (the same text as :func:`fragment`, without testing the value's class on every case)."""
-    prefix = f'"{name}":'
-    if vtype == "boolean":  # a lookup, not a Python call: most facts are booleans
-        return {True: prefix + "true", False: prefix + "false"}.__getitem__
-    if vtype in ("money", "number"):
-        return lambda value: prefix + repr(float(value))
-    if vtype == "date":
-        return lambda value: prefix + str(value.toordinal())
-    if vtype in _NATIVE_SCALARS:
-        return lambda value: fragment(name, value)
-    presence = prefix + "true"  # maps and lists: only their presence is tested in the network
-    return lambda value: presence
-
-
-def encode(value: Any) -> Any:
-    """A known value as durable-rules sees it (JSON scalars, ordered like the Python values)."""
-    if isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dt.date):
-        return value.toordinal()
-    return True  # maps and lists: only their presence is tested in the network
 
 
 @dataclass(slots=True)
@@ -139,13 +72,6 @@ class Outcome:
 Action = Callable[[dict[str, Any], list[list[str]], "Outcome"], None]
 
 
-@dataclass
-class _Synthetic:
-    name: str
-    expr: Expr
-    evaluate: Evaluator
-    reads: frozenset[str]
-
 
 class Kernel:
     """One durable-rules network for one law version. Thread-safe; evaluations are serialised."""
@@ -154,17 +80,19 @@ class Kernel:
         self._law = law
         self._lock = threading.Lock()
         self._ids = itertools.count()
-        self._synthetic: dict[str, _Synthetic] = {}
         self._actions: dict[str, Action] = {}
         self._makers: dict[str, Callable[[], Action]] = {}
         self._rules: dict[str, Any] = {}
         self._rule_levels: dict[str, int] = {}
         self._readers: dict[str, tuple[int, ...]] = {}  # name -> the levels whose rules read it
-        self._aliases: dict[str, str] = {}  # name -> its attribute in the network (see _alias)
         self._encoders_of: dict[str, tuple[Callable[[Any], str], tuple[int, ...]]] = {}  # filled after _build
         self._native_types = {n: f.type for n, f in law.facts.items()}
         self._native_types.update({n: p.type for n, p in law.parameters.items()})
         self._native_types.update({n.name: n.type for n in law.nodes() if n.kind != "requirement"})
+        self._conditions = Conditions(self._native_types)
+        self._synthetic = self._conditions.synthetic  # the parts of conditions computed in Python
+        self._aliases = self._conditions.aliases  # name -> its attribute in the network
+        self._alias = self._conditions.alias
         self._requirement_keys = {r.name: f"#rq{i}" for i, r in enumerate(law.requirements)}
         self._no_outcomes: dict[str, bool | None] = dict.fromkeys(self._requirement_keys)
         self._parameter_fragments: dict[Hashable, list[list[str]]] = {}
@@ -195,26 +123,26 @@ class Kernel:
 
     def _build(self, *, decision_apart: bool) -> None:
         law = self._law
-        order = _topological(list(law.derived.values()) + list(law.computations.values()))
+        order = topological(list(law.derived.values()) + list(law.computations.values()))
         conditions: dict[str, tuple[Any, Any]] = {}
         # A requirement of which durable-rules can test no part (a list quantifier, say) is one rule whose
         # action evaluates it, not a synthetic value's rule and then the requirement's two rules.
-        in_python = {n.name: n for n in law.requirements if self._wholly_in_python(n.expr)}
+        in_python = {n.name: n for n in law.requirements if self._conditions.wholly_in_python(n.expr)}
         for node in [*order, *law.requirements]:
             if node.name in in_python or (node.kind != "requirement" and node.type != "boolean"):
                 continue
-            if node.kind == "requirement" or not self._wholly_in_python(node.expr):
-                conditions[node.name] = self._boolean_rules(node.expr)
+            if node.kind == "requirement" or not self._conditions.wholly_in_python(node.expr):
+                conditions[node.name] = self._conditions.boolean_rules(node.expr)
         # "Computed" values are worked out in Python by their rule's action (non-boolean derived values,
         # computations, boolean ones that durable-rules cannot test, and the synthetic parts of conditions);
         # the other boolean ones are decided by the network.
-        computed: dict[str, Node | _Synthetic] = {n.name: n for n in order if n.name not in conditions}
+        computed: dict[str, Node | Synthetic] = {n.name: n for n in order if n.name not in conditions}
         computed.update(self._synthetic)
         computed.update(in_python)
         reads: dict[str, frozenset[str]] = {name: node.reads for name, node in computed.items()}
         for node in [*order, *law.requirements]:
             if node.name in conditions:
-                reads[node.name] = node.reads | frozenset(self._synthetic_in(conditions[node.name][0]))
+                reads[node.name] = node.reads | frozenset(self._conditions.synthetic_in(conditions[node.name][0]))
         # A computed value's action first computes, on demand, the computed values it reads; so its rule
         # waits only for the facts (and network-decided values) it needs transitively.
         needs: dict[str, frozenset[str]] = {}
@@ -237,7 +165,7 @@ class Kernel:
             gated = set(law.computations)
             readers: dict[str, set[str]] = {}
             for name, (true_rule, _) in conditions.items():
-                for synthetic in self._synthetic_in(true_rule):
+                for synthetic in self._conditions.synthetic_in(true_rule):
                     readers.setdefault(synthetic, set()).add(name)
             gated |= {synthetic for synthetic, names in readers.items() if names <= gated}
         first_gated = 0
@@ -280,7 +208,7 @@ class Kernel:
         self._undecided = tuple(self._decided_reads)  # what run() marks unknown when the network left it so
         self._undecided_before = tuple(name for name in self._decided_reads if name not in gated)
         for name, value_node in computed.items():
-            chain = [d for d in _transitive(name, reads, computed) if d != name]
+            chain = [d for d in transitive(name, reads, computed) if d != name]
             decided = tuple(sorted(r for r in needed(name) if r in self._decided_reads))
             make = self._decide if name in in_python else self._compute
             self._add_rule(levels[name], None, partial(make, value_node, tuple(chain),
@@ -310,21 +238,6 @@ class Kernel:
             if reading:
                 self._readers[name] = tuple(reading)
 
-    def _alias(self, name: str) -> str:
-        """The short attribute that stands for ``name`` in the network: facts and firing messages carry
-        attribute names, and long ones cost time in the C core (about 7 µs a case for ISCRO, measured)."""
-        alias = self._aliases.get(name)
-        if alias is None:
-            alias = self._aliases[name] = f"a{len(self._aliases)}"
-        return alias
-
-    def _exists(self, names: list[str]) -> list[dict[str, Any]]:
-        return [{"$ex": {self._alias(name): 1}} for name in names]
-
-    def _synthetic_in(self, condition: Any) -> list[str]:
-        text = json.dumps(condition)
-        return [name for name in self._synthetic if f'"{self._alias(name)}"' in text]
-
     def _add_rule(self, level: int, condition: Any, make: Callable[[], Action]) -> None:
         """A rule, and how to make its action once the network is complete (an action needs to know which
         levels read each value it sets)."""
@@ -338,81 +251,19 @@ class Kernel:
         self._rule_levels[name] = level
         self._makers[name] = make
 
-    def _boolean_rules(self, expr: Expr) -> tuple[Any, Any]:
-        return self._native(expr, negate=False), self._native(expr, negate=True)
-
-    def _native(self, expr: Expr, *, negate: bool) -> Any:
-        match expr:
-            case BoolOp(op=op, operands=ops):
-                use_and = (op == "and") != negate
-                parts = [self._native(o, negate=negate) for o in ops]
-                return {"$and" if use_and else "$or": parts}
-            case Not(operand=o):
-                return self._native(o, negate=not negate)
-            case Ref(name=name) if self._native_types.get(name) == "boolean":
-                return {self._alias(name): not negate}
-            case Call(function="definito", args=(Ref(name=name),)):
-                # Known exactly when the fact carries it (an unknown value is never encoded), so never unknown.
-                return {"$nex" if negate else "$ex": {self._alias(name): 1}}
-            case Compare(op=op, left=left, right=right) if self._comparable(left, right):
-                if isinstance(left, Lit):
-                    left, right, op = right, left, _MIRROR[op]
-                assert isinstance(left, Ref)
-                if negate:
-                    op = _INVERSE[op]
-                reads = [left.name]
-                if isinstance(right, Ref):
-                    operand: Any = {"$m": self._alias(right.name)}
-                    reads.append(right.name)
-                else:
-                    assert isinstance(right, Lit)
-                    operand = encode(right.value)
-                attribute = self._alias(left.name)
-                atom = {attribute: operand} if op == "==" else {_DURABLE_OP[op]: {attribute: operand}}
-                return {"$and": [*self._exists(reads), atom]}
-        name = self._hoist(expr)
-        return {"$and": [*self._exists([name]), {self._alias(name): not negate}]}
-
-    def _wholly_in_python(self, expr: Expr) -> bool:
-        """Whether :meth:`_native` would make the whole condition one synthetic value (``not`` aside)."""
-        while isinstance(expr, Not):
-            expr = expr.operand
-        match expr:
-            case BoolOp() | Call(function="definito", args=(Ref(),)):
-                return False
-            case Ref(name=name):
-                return self._native_types.get(name) != "boolean"
-            case Compare(left=left, right=right):
-                return not self._comparable(left, right)
-        return True
-
-    def _comparable(self, left: Expr, right: Expr) -> bool:
-        def native(e: Expr) -> bool:
-            return isinstance(e, Lit) or (isinstance(e, Ref) and self._native_types.get(e.name) in _NATIVE_SCALARS)
-
-        return native(left) and native(right) and not (isinstance(left, Lit) and isinstance(right, Lit))
-
-    def _hoist(self, expr: Expr) -> str:
-        for existing in self._synthetic.values():
-            if existing.expr == expr:
-                return existing.name
-        name = f"#sy{len(self._synthetic)}"
-        self._synthetic[name] = _Synthetic(name, expr, compile_expression(expr), frozenset(free_names(expr)))
-        return name
-
     # -- actions: run when durable-rules fires a rule --------------------------------------------------
 
     # Each action receives the case's values, the JSON fragments that each later level's fact will carry
     # (one list per level: a value travels only to the levels whose rules read it), and the outcome.
 
-    def _steps(self, node: Node | _Synthetic, chain: tuple[str, ...], evaluators: dict[str, Evaluator],
+    def _steps(self, node: Node | Synthetic, chain: tuple[str, ...], evaluators: dict[str, Evaluator],
                ) -> tuple[tuple[str, Evaluator, Any, tuple[int, ...]], ...]:
         """The values an action computes in order (``chain``, what ``node`` reads, then ``node``), each with
         its evaluator, its encoder and the levels whose facts carry it."""
         runs = [*((dep, evaluators[dep]) for dep in chain), (node.name, node.evaluate)]
         return tuple((dep, run, *self._encoders_of.get(dep, (None, ()))) for dep, run in runs)
 
-    def _compute(self, node: Node | _Synthetic, chain: tuple[str, ...], evaluators: dict[str, Evaluator],
+    def _compute(self, node: Node | Synthetic, chain: tuple[str, ...], evaluators: dict[str, Evaluator],
                  decided: tuple[str, ...]) -> Action:
         """The action of a computed value: compute what it reads (if not yet done), then itself; each value
         computed joins the facts of the levels whose rules read it."""
@@ -452,7 +303,7 @@ class Kernel:
 
         return action
 
-    def _decide(self, node: Node | _Synthetic, chain: tuple[str, ...], evaluators: dict[str, Evaluator],
+    def _decide(self, node: Node | Synthetic, chain: tuple[str, ...], evaluators: dict[str, Evaluator],
                 decided: tuple[str, ...]) -> Action:
         """The action of a requirement decided in Python: its outcome (none when Kleene logic says unknown),
         after what it reads when that is not there yet (as for :meth:`_compute`)."""
@@ -641,38 +492,3 @@ def _encode_into(fragments: list[list[str]], encoders: list[tuple[str, Callable[
             text = encode(value)
             for level in levels:
                 fragments[level].append(text)
-
-
-def _transitive(name: str, reads: dict[str, frozenset[str]], computed: dict[str, Any]) -> list[str]:
-    """``name`` and the computed values it reads, transitively, in the order they must be computed."""
-    out: list[str] = []
-
-    def visit(current: str) -> None:
-        if current in out:
-            return
-        for read in sorted(reads.get(current, ())):
-            if read in computed:
-                visit(read)
-        out.append(current)
-
-    visit(name)
-    return out
-
-
-def _topological(nodes: list[Node]) -> list[Node]:
-    by_name = {n.name: n for n in nodes}
-    done: set[str] = set()
-    out: list[Node] = []
-
-    def visit(node: Node) -> None:
-        if node.name in done:
-            return
-        done.add(node.name)
-        for read in sorted(node.reads):
-            if read in by_name:
-                visit(by_name[read])
-        out.append(node)
-
-    for node in nodes:
-        visit(node)
-    return out

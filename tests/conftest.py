@@ -10,7 +10,7 @@ import pytest
 
 from engine import LawVersion, Library, Result, evaluate
 from engine._facts import selecting_date, to_values
-from engine._kernel import _topological
+from engine._network import topological
 from engine._values import NOT_COMPUTED, Unknown
 from engine.cli import main
 
@@ -97,13 +97,13 @@ def reference_values(law: LawVersion, facts: dict[str, Any]) -> dict[str, Any]:
     for name, parameter in law.parameters.items():
         dated = parameter.at(day)
         values[name] = dated.value if dated and dated.value is not None else Unknown(frozenset())
-    for node in _topological(list(law.derived.values()) if law.computations_for == "admitted"
+    for node in topological(list(law.derived.values()) if law.computations_for == "admitted"
                              else [*law.derived.values(), *law.computations.values()]):
         values[node.name] = node.evaluate(values)
     for node in law.requirements:
         values[node.name] = node.evaluate(values)
     if law.computations_for == "admitted":  # the computations exist for an admitted case only
         admitted = all(values[node.name] is True for node in law.requirements)
-        for node in _topological(list(law.computations.values())):
+        for node in topological(list(law.computations.values())):
             values[node.name] = node.evaluate(values) if admitted else NOT_COMPUTED
     return values

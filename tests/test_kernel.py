@@ -200,8 +200,8 @@ def test_a_value_whose_rule_fires_before_what_it_reads_computes_its_chain(
     import engine._kernel as kernel_module
     from engine._kernel import Kernel
 
-    topological = kernel_module._topological
-    monkeypatch.setattr(kernel_module, "_topological", lambda nodes: list(reversed(topological(nodes))))
+    topological = kernel_module.topological
+    monkeypatch.setattr(kernel_module, "topological", lambda nodes: list(reversed(topological(nodes))))
     law = library.get("iscro", "2024")
     reversed_kernel = Kernel(law)
     chains = [0]
