@@ -71,7 +71,8 @@ def _same(value: Any, expected: Any) -> bool:
 def test_derived_values_after_the_decision_and_names_like_the_kernels_are_there_for_every_case() -> None:
     """Only computations wait for an admitted case: a derived value whose chain runs past the decision's
     level is worked out for every case, and ruleset names shaped like the kernel's own (``ammesso_``,
-    ``rq0_``, ``sy0_``) take nothing from the computations of an admitted case."""
+    ``rq0_``, ``sy0_``), read in the network by a computation, take nothing from an admitted case's
+    computations."""
     derived = """  posizione_regolare:
     type: boolean
     label: la posizione è regolare
@@ -90,10 +91,17 @@ def test_derived_values_after_the_decision_and_names_like_the_kernels_are_there_
 """ + "".join(f"""  {name}:
     type: boolean
     label: un nome come quelli del motore
-    formula: iscritto_gestione_separata
+    formula: not iscritto_gestione_separata
     sources: [l213_c144_a]
 """ for name in ("ammesso_", "rq0_", "sy0_"))
-    law = load_ruleset_text(ISCRO_2024.replace("derived:\n", "derived:\n" + derived, 1), "deep.yaml")
+    reading = """  controllo:
+    type: boolean
+    label: un controllo che legge quei nomi nella rete
+    formula: ammesso_ or rq0_ or sy0_
+    sources: [l213_c148]
+"""
+    text = ISCRO_2024.replace("derived:\n", "derived:\n" + derived, 1)
+    law = load_ruleset_text(text.replace("computations:\n", "computations:\n" + reading, 1), "deep.yaml")
     kernel = Kernel(law)
     assert kernel.admitted_level is not None
     assert max(level for rule, level in kernel._rule_levels.items()
