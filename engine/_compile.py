@@ -264,7 +264,8 @@ class _Compiler:
             self._expression_problem(
                 path, f"{node.name!r} reads the computation {ref.name!r}, which is worked out only for an admitted "
                 "case (decision.computations_for: admitted)", ref.pos.line, ref.pos.column, "C007",
-                f"make {ref.name!r} a derived value, or set computations_for: every_case")
+                "work out what the decision needs in a derived value that reads no computation (a computation "
+                "may read that derived value), or set computations_for: every_case")
 
     def _fact(self, name: str, spec: dict[str, Any]) -> Fact:
         ftype: Type = spec["type"]

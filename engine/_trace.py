@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from ._compile import Source
-from ._values import Unknown
+from ._values import NotComputed, Unknown
 
 OUTCOME_NAMES = {True: "soddisfatto", False: "non_soddisfatto", None: "indeterminato"}
 
@@ -132,8 +132,13 @@ class ComputedValue(NamedTuple):
         return citation_of(self.sources)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": json_value(self.value), "formula": self.formula,
+        """The record as JSON; ``"computed": false`` tells a computation that the law version works out
+        only for an admitted case (``null``, and the case was not admitted) from an unknown value."""
+        data = {"value": json_value(self.value), "formula": self.formula,
                 "sources": [s.citation for s in self.sources], "unconfirmed": self.unconfirmed}
+        if isinstance(self.value, NotComputed):
+            data["computed"] = False
+        return data
 
 
 @dataclass(frozen=True)

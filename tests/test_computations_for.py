@@ -127,6 +127,8 @@ def test_a_refused_case_reports_its_computations_as_not_computed() -> None:
     data = json.loads(refused.to_json())
     assert data["outputs"] is None
     assert data["values"]["importo_calcolato"]["value"] is None
+    assert data["values"]["importo_calcolato"]["computed"] is False  # not merely unknown
+    assert "computed" not in data["values"]["media_redditi"]
     assert data["values"]["media_redditi"]["value"] == "5500.00"  # a derived value: computed all the same
     record = refused.values["importo_mensile"]
     assert isinstance(record.value, Unknown)

@@ -39,3 +39,14 @@ def test_the_sample_provenance_is_the_example_s() -> None:
     provenance = json.loads(out)["provenance"]
     sample = json.loads("{" + _block_after("and\n`provenance`", "json") + "}")["provenance"]
     assert sample == provenance
+
+
+def test_a_law_version_loaded_by_hand_is_evaluated_through_a_library_of_it() -> None:
+    """The README's recipe for a ruleset loaded with ``load_ruleset``."""
+    from engine import Library, evaluate, load_ruleset
+
+    assert "evaluate(facts, family=law.family, library=Library(versions=[law]))" in README
+    law = load_ruleset(ROOT / "rulesets" / "iscro" / "2024.yaml")
+    facts = json.loads(Path(EXAMPLE).read_text(encoding="utf-8"))
+    result = evaluate(facts, family=law.family, library=Library(versions=[law]))
+    assert (result.decision, result.version) == ("ammesso", "2024")
