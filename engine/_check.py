@@ -16,6 +16,8 @@ What is checked, by code (every code is described in docs/error-codes.md)::
           rendered, with StrictUndefined, against the results of the family's own test cases)
     W     warnings: facts or parameters nothing reads, versions no test case exercises
 
+What reading and rendering the templates finds is worked out in engine/_check_templates.py.
+
 A ruleset folder is ``<folder>/<version>.yaml``; its test cases are ``<folder>/tests/*.yaml``; its templates
 are the nearest ``explanations/it/<family>`` above it. Nothing here is specific to a family.
 """
@@ -32,19 +34,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
-from jinja2 import TemplateSyntaxError, nodes
-from jinja2.exceptions import UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2 import TemplateSyntaxError
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from ._casetests import (
     CASES_FOLDER,
     CaseFile,
-    CaseOutcome,
     CaseRunner,
     RulesetFolder,
     display_path,
@@ -52,20 +50,25 @@ from ._casetests import (
     load_case_file,
     requested_paths,
 )
+from ._check_templates import (
+    VALUES,
+    RecordingExplainer,
+    lookups,
+    mentions,
+    missing_templates,
+    render_problem,
+    syntax_problem,
+    template_problem,
+)
 from ._compile import LawVersion, compile_loaded
 from ._explain import Explainer
 from ._expr import Arith, Expr, ParseError, Ref, children, parse_expression
 from ._resources import rulesets_dir
 from ._schema import check_ruleset_schema
 from ._suggest import suggest
-from ._trace import Result
 from ._yaml import LoadedYaml, load_yaml_file
-from .errors import Problem, RulesetError, RulesetSchemaError, TemplateError, YamlSyntaxError
+from .errors import Problem, RulesetError, RulesetSchemaError, YamlSyntaxError
 
-# The templates get the finished result as ``result``, the requirement as ``r``, every value of the trace as
-# ``v`` and the parameters used as ``p`` (see Explainer.explain); ``v.x`` and ``p.x`` are checked statically.
-_VALUES, _PARAMETERS = "v", "p"
-_FAMILY_TEMPLATES = {"riepilogo.j2": "the summary of every explanation", "importo.j2": "the amount computation"}
 _PERCENT_WORDS = re.compile(r"percent", re.IGNORECASE)
 _COEFFICIENT_WORDS = re.compile(r"coefficient|moltiplicator", re.IGNORECASE)
 _STAGES = {"Y": 0, "S": 1, "C": 2, "X": 2, "R": 2, "P": 2, "V": 4, "K": 5, "F": 5, "T": 6, "W": 7}
@@ -295,24 +298,24 @@ class _FolderCheck:
                 env.compile(source, name=relative.as_posix(), filename=shown)
                 tree = env.parse(source, name=relative.as_posix(), filename=shown)
             except TemplateSyntaxError as exc:
-                self.collector.add(_syntax_problem(exc, shown, source, env.filters, env.tests))
+                self.collector.add(syntax_problem(exc, shown, source, env.filters, env.tests))
                 continue
-            mentioned |= _mentions(tree)
+            mentioned |= mentions(tree)
             values = _value_names(owner) if owner else every_value
             parameters = set(owner.parameters) if owner else every_parameter
-            for variable, name, line in _lookups(tree):
-                allowed = values if variable == _VALUES else parameters
+            for variable, name, line in lookups(tree):
+                allowed = values if variable == VALUES else parameters
                 if name not in allowed:
-                    kind = "value" if variable == _VALUES else "parameter"
+                    kind = "value" if variable == VALUES else "parameter"
                     where = (f"version {owner.version} has no {kind}" if owner
                              else f"no version of {family} has a {kind}")
                     self.template_lines.add((shown, line))
-                    self.collector.add(_template_problem(shown, source, line, f"{variable}.{name}", name,
+                    self.collector.add(template_problem(shown, source, line, f"{variable}.{name}", name,
                                                          f"{variable}.{name}: {where} named {name!r}",
                                                          suggest(name, allowed)))
         for ruleset in members:
             if ruleset.checked and ruleset.law is not None and ruleset.loaded is not None:
-                for problem in _missing_templates(ruleset.law, ruleset.loaded, root):
+                for problem in missing_templates(ruleset.law, ruleset.loaded, root):
                     self.collector.add(problem)
         return mentioned
 
@@ -324,7 +327,7 @@ class _FolderCheck:
         if laws:
             runner = CaseRunner(laws, templates=root, schemas=self.folder.schemas_dir(laws[0].facts_schema))
             if root is not None:
-                runner.explainer = _RecordingExplainer(root)
+                runner.explainer = RecordingExplainer(root)
         selected: set[str] = set()
         broken = False
         for path in self.folder.case_files():
@@ -359,7 +362,7 @@ class _FolderCheck:
         """The versions the cases were decided under, and whether every case could be evaluated."""
         selected: set[str] = set()
         complete = True
-        recorder = runner.explainer if isinstance(runner.explainer, _RecordingExplainer) else None
+        recorder = runner.explainer if isinstance(runner.explainer, RecordingExplainer) else None
         for case in case_file.cases:
             outcome = runner.run(case, case_file.loaded)
             self.collector.extend(outcome.problems)
@@ -371,7 +374,7 @@ class _FolderCheck:
             if outcome.explain_error is not None:
                 failures.append(outcome.explain_error)
             for error in failures:
-                found = _render_problem(error, outcome, root)
+                found = render_problem(error, outcome, root)
                 if found is not None and (found[1].file, found[1].line) not in self.template_lines:
                     self.rendered.setdefault(found[0], []).append(found[1])
         return selected, complete
@@ -588,151 +591,6 @@ def _version_problems(family: str, members: list[_Ruleset]) -> Iterator[Problem]
                     f"{start - _DAY}")
         if latest is None or (latest[1] is not None and (end is None or end > latest[1])):
             latest = current  # the version that governs furthest so far
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Templates
-
-
-def _missing_templates(law: LawVersion, loaded: LoadedYaml, root: Path) -> Iterator[Problem]:
-    """T001: a requirement's template, or a family-wide one, found neither for the version nor the family."""
-    folders = [root / law.family / law.version, root / law.family]
-    where = display_path(root / law.family)
-
-    def exists(name: str) -> bool:
-        return any((folder / name).is_file() for folder in folders)
-
-    for index, node in enumerate(law.requirements):
-        name = node.template or f"{node.name}.j2"
-        if not exists(name):
-            spec = loaded.data["requirements"][index]
-            yield loaded.problem(("requirements", index, "template" if "template" in spec else "id"),
-                                 f"template {name!r} for requirement {node.name!r} not found in {where}", code="T001",
-                                 hint=f"create {where}/{name}")
-    for name, what in _FAMILY_TEMPLATES.items():
-        if not exists(name):
-            yield loaded.problem(("decision",), f"template {name!r} ({what}) not found in {where}", code="T001",
-                                 key=True, hint=f"create {where}/{name}")
-
-
-def _lookups(tree: nodes.Template) -> Iterator[tuple[str, str, int]]:
-    """``v.name``, ``v["name"]``, ``p.name`` and ``p["name"]`` in a template: (variable, name, line)."""
-    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
-        target = getattr(node, "node", None)
-        if not isinstance(target, nodes.Name) or target.name not in (_VALUES, _PARAMETERS):
-            continue
-        if isinstance(node, nodes.Getattr):
-            yield target.name, node.attr, node.lineno
-        elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
-            yield target.name, node.arg.value, node.lineno
-
-
-def _mentions(tree: nodes.Template) -> set[str]:
-    """Every name, attribute and string constant in a template (a fact named there counts as used)."""
-    found: set[str] = set()
-    for node in tree.find_all((nodes.Name, nodes.Getattr, nodes.Const)):
-        if isinstance(node, nodes.Name):
-            found.add(node.name)
-        elif isinstance(node, nodes.Getattr):
-            found.add(node.attr)
-        elif isinstance(node, nodes.Const) and isinstance(node.value, str):
-            found.add(node.value)
-    return found
-
-
-def _column(source: str, line: int, *needles: str) -> int | None:
-    lines = source.splitlines()
-    if not 0 < line <= len(lines):
-        return None
-    for needle in needles:
-        match = re.search(rf"(?<![A-Za-z0-9_]){re.escape(needle)}(?![A-Za-z0-9_])", lines[line - 1])
-        if match:
-            return match.start() + 1
-    return None
-
-
-def _template_problem(file: str, source: str, line: int | None, needle: str, name: str, message: str,
-                      hint: str | None, code: str = "T003") -> Problem:
-    column = _column(source, line, needle, name) if line else None
-    lines = source.splitlines()
-    source_line = lines[line - 1] if line and 0 < line <= len(lines) else None
-    return Problem(message, code=code, file=file, line=line, column=column, hint=hint, source_line=source_line)
-
-
-def _syntax_problem(exc: TemplateSyntaxError, file: str, source: str, filters: Any, tests: Any) -> Problem:
-    """T002: where Jinja stopped, with a did-you-mean for unknown filters and tests."""
-    message = exc.message or "syntax error"
-    hint = None
-    column = None
-    unknown = re.search(r"No (filter|test) named '([^']+)'", message)
-    if unknown:
-        hint = suggest(unknown[2], filters if unknown[1] == "filter" else tests)
-        column = _column(source, exc.lineno, unknown[2])
-    lines = source.splitlines()
-    source_line = lines[exc.lineno - 1] if 0 < exc.lineno <= len(lines) else None
-    return Problem(f"the template does not compile: {message}", code="T002", file=file, line=exc.lineno,
-                   column=column, hint=hint, source_line=source_line)
-
-
-def _template_frame(error: BaseException, root: Path) -> tuple[Path, int] | None:
-    """The innermost template frame of an error's traceback (Jinja maps its frames to template lines)."""
-    found = None
-    traceback: TracebackType | None = error.__traceback__
-    root = root.resolve()
-    while traceback is not None:
-        name = traceback.tb_frame.f_code.co_filename
-        if name.endswith(".j2"):
-            path = Path(name)
-            if path.resolve().is_relative_to(root):
-                found = (path, traceback.tb_lineno)
-        traceback = traceback.tb_next
-    return found
-
-
-class _RecordingExplainer(Explainer):
-    """Renders as the Explainer does, but notes each template that fails and goes on with the next, so that
-    one run finds every failing template (a failure renders as an empty text)."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self._failures: list[Exception] = []
-
-    def _render(self, env: ImmutableSandboxedEnvironment, name: str, of: Result, **context: Any) -> str:
-        try:
-            return super()._render(env, name, of, **context)
-        except Exception as exc:  # every failure of a template is a problem to report
-            self._failures.append(exc)
-            return ""
-
-    def take(self) -> list[Exception]:
-        failures, self._failures = self._failures, []
-        return failures
-
-
-def _render_problem(error: Exception, outcome: CaseOutcome, root: Path) -> tuple[tuple[Any, ...], Problem] | None:
-    """T003: a template failed on the result of a test case; point at the template line and the name. Returns
-    the problem with a key that is the same for every case failing the same way at the same spot."""
-    assert outcome.result is not None
-    if isinstance(error, TemplateError) and error.problems and error.problems[0].code in ("T001", "T002"):
-        return None  # found by reading the templates
-    original = error.__cause__ or error.__context__ or error
-    frame = _template_frame(original, root)
-    detail = str(original)
-    name = None
-    if isinstance(original, UndefinedError):
-        match = re.search(r"'([^']+)' is undefined|has no attribute '([^']+)'", detail)
-        name = (match[1] or match[2]) if match else None
-    result = outcome.result
-    known = {*result.facts, *result.parameters, *result.values}
-    message = (f"rendering the result of case {outcome.case.name!r} ({outcome.case.file}:{outcome.case.line}, "
-               f"version {result.version}): {detail}")
-    hint = suggest(name, known) if name else None
-    if frame is None:
-        return (detail,), Problem(message, code="T003", file=outcome.case.file, line=outcome.case.line, hint=hint)
-    path, line = frame
-    source = path.read_text(encoding="utf-8")
-    problem = _template_problem(display_path(path), source, line, name or "", name or "", message, hint)
-    return (problem.file, problem.line, problem.column, detail), problem
 
 
 # ---------------------------------------------------------------------------------------------------------------
