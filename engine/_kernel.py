@@ -58,7 +58,6 @@ _ADMITTED = "#ammesso"  # the mark of an admitted case, in the facts of the leve
 _names = itertools.count()
 
 
-
 @dataclass(slots=True)
 class Outcome:
     """What one evaluation produced: every value (``Unknown`` where not known) and each requirement's
@@ -70,7 +69,6 @@ class Outcome:
 
 
 Action = Callable[[dict[str, Any], list[list[str]], "Outcome"], None]
-
 
 
 class Kernel:
@@ -269,14 +267,7 @@ class Kernel:
         computed joins the facts of the levels whose rules read it."""
         steps = self._steps(node, chain, evaluators)
         name, run, encode, levels = steps[-1]
-        mark_unknown = self._mark_unknown
-
-        def on_demand(values: dict[str, Any], fragments: list[list[str]]) -> None:
-            """Something the value reads is not there: computed values not computed yet (durable-rules fired
-            this rule first), or a boolean the network left unknown."""
-            mark_unknown(decided, values)
-            for step in steps:
-                _compute_step(step, values, fragments)
+        on_demand = self._on_demand(steps, decided)
 
         if not levels:  # no rule reads the value (an output, say): keep it, nothing to encode
             def keep(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
@@ -307,19 +298,16 @@ class Kernel:
                 decided: tuple[str, ...]) -> Action:
         """The action of a requirement decided in Python: its outcome (none when Kleene logic says unknown),
         after what it reads when that is not there yet (as for :meth:`_compute`)."""
-        steps = self._steps(node, chain, evaluators)[:-1]
+        on_demand = self._on_demand(self._steps(node, chain, evaluators)[:-1], decided)
         name, run = node.name, node.evaluate
         satisfy, refuse = self._set_requirement(name, self._requirement_keys[name], True), \
             self._set_requirement(name, self._requirement_keys[name], False)
-        mark_unknown = self._mark_unknown
 
         def action(values: dict[str, Any], fragments: list[list[str]], outcome: Outcome) -> None:
             try:
                 verdict = run(values)
             except KeyError:
-                mark_unknown(decided, values)
-                for step in steps:
-                    _compute_step(step, values, fragments)
+                on_demand(values, fragments)
                 verdict = run(values)
             if verdict is True:
                 satisfy(values, fragments, outcome)
@@ -327,6 +315,19 @@ class Kernel:
                 refuse(values, fragments, outcome)
 
         return action
+
+    def _on_demand(self, steps: tuple[tuple[str, Evaluator, Any, tuple[int, ...]], ...],
+                   decided: tuple[str, ...]) -> Callable[[dict[str, Any], list[list[str]]], None]:
+        """What an action does when something it reads is not there: computed values not computed yet
+        (durable-rules fired its rule first), or a boolean the network left unknown."""
+        mark_unknown = self._mark_unknown
+
+        def on_demand(values: dict[str, Any], fragments: list[list[str]]) -> None:
+            mark_unknown(decided, values)
+            for step in steps:
+                _compute_step(step, values, fragments)
+
+        return on_demand
 
     def _mark_unknown(self, names: tuple[str, ...], values: dict[str, Any]) -> None:
         """Put each boolean of ``names`` that the network left undecided (neither of its rules fired, as its

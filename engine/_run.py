@@ -209,35 +209,23 @@ class _TracePlan:
         self.computed = [(name, (name, n.label, n.kind), (n.text, self.node_sources[name], n.unconfirmed))
                          for name, n in self.nodes.items()]
         self._days: dict[dt.date, tuple[dict[str, ParameterUse], dict[str, Any]]] = {}
-        self._starts: dict[dt.date, tuple[dict[str, ParameterUse], dict[str, Any]]] = {}
         self.computed_when_admitted = law.computations_for == "admitted"
         self.not_computed = dict.fromkeys(law.computations, NOT_COMPUTED)
         self.result_fields = {"family": law.family, "version": law.version, "title": law.title,
                               "ruleset_sha256": law.sha256, "engine_version": __version__,
                               "selected_by": law.selected_by, "labels": self.labels}
 
-    def on(self, day: dt.date) -> tuple[dict[str, ParameterUse], dict[str, Any]]:
-        """The parameter values in force on ``day``, as trace records and as plain values (shared: copy them
-        before changing them). Worked out once per day."""
+    def starting_values(self, day: dt.date) -> tuple[dict[str, ParameterUse], dict[str, Any]]:
+        """The parameter records in force on ``day`` and what every case of that day starts from: each fact
+        unknown, each parameter's value (both shared: copy them before changing them). Worked out once per
+        day."""
         found = self._days.get(day)
         if found is None:
             used = {name: self.parameter(name, day) for name in self.parameters}
-            found = (used, {name: use.value for name, use in used.items()})
+            found = (used, {**self.unknown_facts, **{name: use.value for name, use in used.items()}})
             if len(self._days) > 10_000:  # bounded; a batch spans a few hundred days
                 self._days.clear()
             self._days[day] = found
-        return found
-
-    def starting_values(self, day: dt.date) -> tuple[dict[str, ParameterUse], dict[str, Any]]:
-        """The parameter records in force on ``day`` (shared: copy before changing) and what every case of that
-        day starts from: each fact unknown, each parameter's value (shared: copy it). Worked out once per day."""
-        found = self._starts.get(day)
-        if found is None:
-            used, parameters = self.on(day)
-            found = (used, {**self.unknown_facts, **parameters})
-            if len(self._starts) > 10_000:  # bounded, like the days of ``on``
-                self._starts.clear()
-            self._starts[day] = found
         return found
 
     def parameter(self, name: str, day: dt.date) -> ParameterUse:

@@ -1,9 +1,11 @@
-"""Shared fixtures: the bundled library and complete, admissible ISCRO applications to vary."""
+"""Shared fixtures and helpers: the bundled library, complete admissible ISCRO applications to vary, the Python
+evaluator's reference values, and a stand-in for durable-rules that records what the kernel does."""
 
 from __future__ import annotations
 
 import copy
 import io
+import json
 from typing import Any
 
 import pytest
@@ -107,3 +109,34 @@ def reference_values(law: LawVersion, facts: dict[str, Any]) -> dict[str, Any]:
         for node in topological(list(law.computations.values())):
             values[node.name] = node.evaluate(values) if admitted else NOT_COMPUTED
     return values
+
+
+class RecordingDurable:
+    """Stands in for the durable-rules module (monkeypatch ``engine._kernel._durable``): keeps each fact
+    asserted, parsed (so a fact that is not JSON fails), and the name of each rule that fires."""
+
+    def __init__(self, durable: Any) -> None:
+        self._durable = durable
+        self.asserted: list[dict[str, Any]] = []
+        self.fired: list[str] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._durable, name)
+
+    def assert_fact(self, handle: Any, text: str) -> Any:
+        self.asserted.append(json.loads(text))
+        return self._durable.assert_fact(handle, text)
+
+    def _fire(self, message: str | None) -> str | None:
+        if message:
+            self.fired.append(next(iter(json.loads(message))))
+        return message
+
+    def start_action_for_state(self, handle: Any, state: Any) -> Any:
+        started = self._durable.start_action_for_state(handle, state)
+        if started:
+            self._fire(started[1])
+        return started
+
+    def complete_and_start_action(self, handle: Any, state: Any) -> Any:
+        return self._fire(self._durable.complete_and_start_action(handle, state))

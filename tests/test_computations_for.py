@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import BASE_2024, case, cli, reference_values, run
+from conftest import BASE_2024, RecordingDurable, case, cli, reference_values, run
 from population import application
 
 from engine import LawVersion, Library, explain
@@ -145,36 +145,6 @@ def test_a_refused_case_reports_its_computations_as_not_computed() -> None:
     assert str(admitted.outputs["importo_mensile"]) == "687.50"
 
 
-class _Recording:
-    """Stands in for the durable-rules module: counts the facts asserted and the rules that fire."""
-
-    def __init__(self, durable: Any) -> None:
-        self._durable = durable
-        self.asserted: list[dict[str, Any]] = []
-        self.fired: list[str] = []
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._durable, name)
-
-    def assert_fact(self, handle: Any, text: str) -> Any:
-        self.asserted.append(json.loads(text))
-        return self._durable.assert_fact(handle, text)
-
-    def _fire(self, message: str | None) -> str | None:
-        if message:
-            self.fired.append(next(iter(json.loads(message))))
-        return message
-
-    def start_action_for_state(self, handle: Any, state: Any) -> Any:
-        started = self._durable.start_action_for_state(handle, state)
-        if started:
-            self._fire(started[1])
-        return started
-
-    def complete_and_start_action(self, handle: Any, state: Any) -> Any:
-        return self._fire(self._durable.complete_and_start_action(handle, state))
-
-
 def test_the_rules_of_the_computations_fire_for_an_admitted_case_only(
         library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
     import engine._kernel as kernel_module
@@ -184,7 +154,7 @@ def test_the_rules_of_the_computations_fire_for_an_admitted_case_only(
     assert kernel.admitted_level is not None
     waiting = {rule for rule, level in kernel._rule_levels.items() if level >= kernel.admitted_level}
     assert len(waiting) == 7  # five computations, and the boolean one's two rules
-    recording = _Recording(kernel_module._durable)
+    recording = RecordingDurable(kernel_module._durable)
     monkeypatch.setattr(kernel_module, "_durable", recording)
     rng = random.Random(32)
     decisions = set()

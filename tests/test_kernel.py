@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import reference_values
+from conftest import RecordingDurable, reference_values
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from population import application
@@ -298,32 +298,19 @@ def test_a_level_whose_fact_carries_no_value_is_still_asserted(library: Library,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """With every fact and parameter unknown, the first level's fact has its level and nothing else, and
     every fact asserted is well-formed JSON."""
-    import json
-
     import engine._kernel as kernel_module
     from engine._kernel import Kernel
 
-    durable = kernel_module._durable
-    asserted: list[str] = []
-
-    class Recording:
-        def __getattr__(self, name: str) -> Any:
-            return getattr(durable, name)
-
-        @staticmethod
-        def assert_fact(handle: Any, text: str) -> Any:
-            asserted.append(text)
-            return durable.assert_fact(handle, text)
-
     law = library.get("iscro", "2024")
     kernel = Kernel(law)
-    monkeypatch.setattr(kernel_module, "_durable", Recording())
+    recording = RecordingDurable(kernel_module._durable)
+    monkeypatch.setattr(kernel_module, "_durable", recording)
     values: dict[str, Any] = {name: Unknown(frozenset({name})) for name in [*law.facts, *law.parameters]}
     outcome = kernel.run(values)
     assert outcome.decision == "indeterminato"
     assert set(outcome.requirements.values()) == {None}
-    facts = [json.loads(text) for text in asserted]
-    assert set(facts[0]) == {"id", "sid", "l"}
+    assert len(recording.asserted) == kernel.admitted_level  # every level before the computations, parsed
+    assert set(recording.asserted[0]) == {"id", "sid", "l"}
 
 
 def test_many_comparisons_on_one_value_stay_within_durable_rules_alpha_stack(library: Library) -> None:
