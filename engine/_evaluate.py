@@ -121,12 +121,7 @@ def _strict(fn: Callable[..., Any]) -> Callable[..., Evaluator]:
 
 
 def _mean(*values: Any) -> Decimal:
-    if len(values) == 2:  # the usual mean, of two years
-        return (_decimal(values[0]) + _decimal(values[1])) / 2
-    total = Decimal(0)
-    for value in values:
-        total += _decimal(value)
-    return total / len(values)
+    return sum(map(_decimal, values[1:]), _decimal(values[0])) / len(values)
 
 
 _STRICT_FUNCTIONS: dict[str, Callable[..., Any]] = {
