@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import json
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
@@ -87,7 +88,7 @@ class _NotANumber(Exception):
 
 def _converted(value: Any) -> Any:
     if isinstance(value, float):
-        if value != value or value in (_INF, -_INF):
+        if not math.isfinite(value):
             raise _NotANumber
         return Decimal(repr(value))
     if isinstance(value, dict):
@@ -97,12 +98,9 @@ def _converted(value: Any) -> Any:
     return value
 
 
-_INF = float("inf")
-
-
 def _non_finite(value: Any, path: str) -> Iterator[tuple[str, float]]:
     """Where the NaN and infinities are, by JSON path (walked only when there is one)."""
-    if isinstance(value, float) and (value != value or value in (_INF, -_INF)):
+    if isinstance(value, float) and not math.isfinite(value):
         yield path, value
     elif isinstance(value, dict):
         for key, item in value.items():
