@@ -38,6 +38,13 @@ const TESTI = {
     computations: "Calcoli", facts: "Fatti", notes: "Note", outputs: "Risultati", sources: "Fonti",
   },
   stati: { changed: "modificato", renamed: "rinominato", removed: "tolto", added: "aggiunto" },
+  aspetti: {
+    value: "valore", formula: "formula", condition: "condizione", title: "titolo", text: "testo", citation: "citazione",
+    type: "tipo", label: "etichetta", optional: "facoltativo", description: "descrizione", kind: "genere", date: "data",
+    confidence: "affidabilità", url: "url", note: "nota", period: "periodo", sources: "fonti",
+    unconfirmed: "da verificare", inputs: "dati letti",
+  },
+  cambianoAnche: "cambiano anche: ",
   caricaPrima: "Scegli una versione di legge (non «automatica») per caricarne il testo.",
   mesi: ["gennaio", "febbraio", "marzo", "aprile", "maggio", "giugno", "luglio", "agosto", "settembre",
     "ottobre", "novembre", "dicembre"],
@@ -480,7 +487,7 @@ async function confrontaCaso(fam, a, b) {
   const right = el("div", { class: "result", id: "compare-b" });
   mostraRisultato(left, c.results.a);
   mostraRisultato(right, c.results.b);
-  const head = el("p", { class: c.same_decision ? "same" : "changed", text: c.same_decision ? TESTI.stessaDecisione : TESTI.decisioneDiversa });
+  const head = el("p", { class: c.same_decision ? "esito-uguale" : "esito-diverso", text: c.same_decision ? TESTI.stessaDecisione : TESTI.decisioneDiversa });
   const changes = el("ul", { class: "explanation-changes" });
   for (const change of c.explanation.changes) {
     changes.append(el("li", { class: change.side, text: `${change.side === "a" ? "−" : "+"} ${change.line}` }));
@@ -513,11 +520,16 @@ function mostraDiff(target, diff) {
         el("td", { class: "status", text: TESTI.stati[change.status] || change.status }),
         el("td", {}, el("strong", { text: change.label || change.id }), " ", el("code", { text: change.id })));
       const details = el("td");
+      const others = [];
       for (const aspect of change.aspects || []) {
-        details.append(el("div", { class: "aspect" }, el("em", { text: aspect + ": " }),
-          el("span", { class: "old", text: lato(change.old, aspect) }), " → ",
-          el("span", { class: "new", text: lato(change.new, aspect) })));
+        const before = lato(change.old, aspect);
+        const after = lato(change.new, aspect);
+        const name = TESTI.aspetti[aspect] || aspect;
+        if (!before && !after) { others.push(name); continue; }  // told inside the dated values, say
+        details.append(el("div", { class: "aspect" }, el("em", { text: name + ": " }),
+          el("span", { class: "old", text: before || "—" }), " → ", el("span", { class: "new", text: after || "—" })));
       }
+      if (others.length) details.append(el("div", { class: "hint", text: TESTI.cambianoAnche + others.join(", ") }));
       if (change.note) details.append(el("div", { class: "hint", text: change.note }));
       row.append(details);
       table.append(row);
