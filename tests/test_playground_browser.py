@@ -86,6 +86,8 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
     errors: list[str] = []
     opened.on("pageerror", lambda error: errors.append(str(error)))
     opened.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    opened.on("response",
+              lambda answer: errors.append(f"{answer.status} {answer.url}") if answer.status >= 400 else None)
     opened.goto(server + "/")
     expect(opened.locator("body")).to_have_attribute("data-ready", "true")
     yield opened

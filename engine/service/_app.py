@@ -60,7 +60,7 @@ class Settings:
     max_body_bytes: int = 1_000_000
     timeout_seconds: float = 10.0
     threads: int = 4
-    max_edited_versions: int = 100
+    max_edited_versions: int = 500  # each keeps a network of about 0.5 MB for the life of the worker
     warm: bool = field(default=True, compare=False)
 
     def environment(self) -> dict[str, str]:

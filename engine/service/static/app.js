@@ -352,6 +352,7 @@ const valutaPresto = debounce(() => { valuta(); }, 200);
 // -- the ruleset editor ----------------------------------------------------------------------------------------
 
 let editorValido = false;
+let testoValido = "";  // the last text check found no error in: the one an edited evaluation sends
 
 function numeraRighe(problems = []) {
   const editor = document.getElementById("ruleset-editor");
@@ -399,7 +400,8 @@ async function controlla() {
     return;
   }
   status.textContent = TESTI.controllo;
-  const answer = await chiedi("controlla", "/check", { method: "POST", headers: { "Content-Type": "application/yaml" }, body: editor.value });
+  const text = editor.value;
+  const answer = await chiedi("controlla", "/check", { method: "POST", headers: { "Content-Type": "application/yaml" }, body: text });
   if (answer === null) return;
   list.replaceChildren();
   if (!answer.ok) {
@@ -416,7 +418,8 @@ async function controlla() {
   status.textContent = report.problems.length ? TESTI.problemi(report.errors, report.warnings) : TESTI.nessunProblema;
   status.className = report.errors ? "status error" : "status ok";
   editorValido = report.errors === 0;
-  if (editorValido) valutaModificata();
+  testoValido = editorValido ? text : "";
+  if (editorValido) valutaModificataPresto();
   else document.getElementById("edited-result").replaceChildren(el("p", { class: "hint", text: TESTI.modificaNonValida }));
 }
 
@@ -431,16 +434,20 @@ function rigaProblema(p) {
 
 async function valutaModificata() {
   const target = document.getElementById("edited-result");
+  if (!editorValido) return;  // the text changed since the check that allowed this evaluation
   if (!Object.keys(stato.fatti).length) {
     target.replaceChildren(el("p", { class: "hint", text: TESTI.nessunCaso }));
     return;
   }
-  const body = JSON.stringify({ ruleset: document.getElementById("ruleset-editor").value, facts: stato.fatti, explain: true });
+  const body = JSON.stringify({ ruleset: testoValido, facts: stato.fatti, explain: true });
   const answer = await chiedi("modificata", "/evaluate/edited", { method: "POST", headers: { "Content-Type": "application/json" }, body });
   if (answer === null) return;
   if (answer.ok) mostraRisultato(target, answer.body);
   else target.replaceChildren(mostraProblema(answer.body));
 }
+
+// Each distinct edited text costs the server a rule network: evaluate it after a pause in typing only.
+const valutaModificataPresto = debounce(() => { valutaModificata(); }, 700);
 
 async function caricaRegole() {
   const status = document.getElementById("check-status");
@@ -601,7 +608,7 @@ async function avvia() {
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => mostraScheda(tab.dataset.tab));
   const editor = document.getElementById("ruleset-editor");
   const check = debounce(controlla, 250);
-  editor.addEventListener("input", () => { numeraRighe(); check(); });
+  editor.addEventListener("input", () => { editorValido = false; numeraRighe(); check(); });  // unchecked until check answers
   editor.addEventListener("scroll", () => { document.getElementById("gutter").scrollTop = editor.scrollTop; });
   document.getElementById("load-ruleset").addEventListener("click", caricaRegole);
   for (const id of ["version-a", "version-b"]) document.getElementById(id).addEventListener("change", confronta);
