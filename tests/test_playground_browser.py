@@ -8,6 +8,7 @@ on a developer's machine.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -110,6 +111,17 @@ def test_the_inps_example_is_admitted_with_its_amount(page: Page) -> None:
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOT))
     assert SCREENSHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_case_of_the_family_s_tests_fills_the_form(page: Page, server: str) -> None:
+    with urllib.request.urlopen(f"{server}/rulesets/iscro/examples", timeout=10) as answer:  # noqa: S310
+        examples = json.load(answer)["examples"]
+    refused = next(e for e in examples if e["expected_decision"] == "respinto")
+    page.select_option("#family", "iscro")
+    expect(page.locator("#examples option")).to_have_count(len(examples) + 1)
+    page.select_option("#examples", label=f"{refused['name']} (atteso: respinto)")
+    expect(page.locator("#case-result-decision")).to_have_text("RESPINTA")
+    expect(page.locator("#fatto-data_domanda")).to_have_value(refused["facts"]["data_domanda"])
 
 
 def test_a_missing_fact_makes_the_case_undetermined(page: Page) -> None:

@@ -93,7 +93,22 @@ def test_facts_schema_and_source(client: TestClient) -> None:
     assert source.text == ISCRO_2024
 
 
+@pytest.mark.parametrize("family", ["iscro", "cig-covid"])
+def test_examples_are_the_family_s_test_cases_and_get_their_expected_decision(client: TestClient, family: str) -> None:
+    examples = client.get(f"/rulesets/{family}/examples").json()["examples"]
+    assert len(examples) >= 5
+    assert len({e["name"] for e in examples}) == len(examples)
+    for example in examples:
+        query = {"family": family, **({"version": example["law_version"]} if example["law_version"] else {})}
+        answer = client.post("/evaluate", params=query, json=example["facts"])
+        if example["expected_decision"] is not None:
+            assert answer.json()["decision"] == example["expected_decision"], example["name"]
+        else:  # a case that expects an error: it gets a problem, never a 500
+            assert 400 <= answer.status_code < 500, example["name"]
+
+
 @pytest.mark.parametrize("path", ["/rulesets/iscro/2099", "/rulesets/nessuna/2024", "/rulesets/nessuna/facts-schema",
+                                  "/rulesets/nessuna/examples",
                                   "/rulesets/iscro/2099/source", "/diff/iscro@2021/iscro@2099"])
 def test_unknown_family_or_version_is_404(client: TestClient, path: str) -> None:
     body = problem_of(client.get(path), 404, "non-trovato")
@@ -379,6 +394,7 @@ def test_openapi_document_validates(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     validate(document)
     assert {"/evaluate", "/evaluate/edited", "/compare", "/check", "/rulesets", "/rulesets/{family}/{version}",
+            "/rulesets/{family}/examples",
             "/rulesets/{family}/facts-schema", "/diff/{a}/{b}", "/health"} <= set(document["paths"])
     assert "application/json" in document["paths"]["/evaluate"]["post"]["requestBody"]["content"]
     assert client.get("/docs").status_code == 200

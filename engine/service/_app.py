@@ -235,6 +235,11 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
     async def family_schema(request: Request, family: str) -> Any:
         return await found(request, _work.facts_schema, library, family)
 
+    @app.get("/rulesets/{family}/examples", summary="I casi di prova della famiglia (rulesets/<famiglia>/tests), "
+             "con i fatti e l'esito atteso", tags=["regole"], responses={404: _ERRORS[422]})
+    async def family_examples(request: Request, family: str) -> Any:
+        return await found(request, _work.examples, library, family)
+
     @app.get("/rulesets/{family}/{version}", summary="Una versione compilata: parametri datati e fonti, "
              "requisiti, note", tags=["regole"], responses={404: _ERRORS[422] | {"description": "sconosciuta"}})
     async def version(request: Request, family: str, version: str) -> Any:

@@ -9,11 +9,14 @@ sandbox, and is left out (with the reason) when they do not fit it.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from .._casetests import RulesetFolder, load_case_file
 from .._check import check_text
 from .._commands import named_version
 from .._compare import compare_case
@@ -64,6 +67,23 @@ def ruleset_source(library: Library, family: str, version: str) -> str:
 
 def facts_schema(library: Library, family: str) -> dict[str, Any]:
     return load_schema(library.versions(family)[0].facts_schema)
+
+
+def examples(library: Library, family: str) -> dict[str, Any]:
+    """The family's own YAML test cases (``rulesets/<family>/tests/*.yaml``) as cases to try: name, file, the
+    facts (as JSON), the law version a case forces (or None) and the expected decision."""
+    folder = RulesetFolder.of(Path(library.versions(family)[0].path))
+    cases = []
+    for path in folder.case_files():
+        try:
+            loaded = load_case_file(path)
+        except RulesetError:  # a broken case file is regole check's to report, not the playground's
+            continue
+        for case in loaded.cases:
+            facts = json.loads(json.dumps(case.facts, default=str))  # money read from YAML as Decimal
+            cases.append({"name": case.name, "file": path.name, "facts": facts, "law_version": case.law_version,
+                          "expected_decision": case.expected.get("decision")})
+    return {"family": family, "examples": cases}
 
 
 def evaluate_case(raw: bytes, library: Library, *, family: str | None, version: str | None,

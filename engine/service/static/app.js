@@ -16,6 +16,8 @@ const TESTI = {
   importi: "Importi e periodo",
   note: "Note",
   nessunCaso: "Scrivi i fatti del caso per vederne l'esito.",
+  sceltaEsempio: (n) => `— ${n} casi di prova della misura —`,
+  esitoAtteso: (d) => (d ? ` (atteso: ${d})` : ""),
   jsonNonValido: "JSON non valido: ",
   jsonNonOggetto: "Il caso deve essere un oggetto JSON { … }.",
   valutazione: "Valutazione in corso…",
@@ -56,6 +58,7 @@ const stato = {
   schema: null,           // the facts JSON Schema of the chosen family
   descrizioni: {},        // version -> GET /rulesets/{family}/{version}: labels and types
   ultimaVersione: "",     // the version the case was last evaluated under
+  esempi: [],             // the family's YAML test cases (GET /rulesets/{family}/examples)
   fatti: {},              // the case, as JSON
   richieste: {},          // the latest request of each kind (older answers are dropped)
 };
@@ -568,6 +571,7 @@ async function scegliFamiglia() {
   }
   stato.schema = stato.schemi[fam] || null;
   await descrivi();
+  await caricaEsempi(fam);
   const known = new Set(proprieta().map(([name]) => name));
   if (Object.keys(stato.fatti).some((name) => !known.has(name))) {
     stato.fatti = {};
@@ -584,6 +588,24 @@ async function descrivi() {
     const answer = await chiedi(`descrivi-${v.version}`, `/rulesets/${encodeURIComponent(fam)}/${encodeURIComponent(v.version)}`);
     if (answer !== null && answer.ok && fam === famiglia()) stato.descrizioni[v.version] = answer.body;
   }
+}
+
+async function caricaEsempi(fam) {
+  // The family's own YAML test cases, to start a case from.
+  const select = document.getElementById("examples");
+  const answer = await chiedi("esempi", `/rulesets/${encodeURIComponent(fam)}/examples`);
+  stato.esempi = answer !== null && answer.ok ? answer.body.examples : [];
+  select.replaceChildren(el("option", { value: "", text: TESTI.sceltaEsempio(stato.esempi.length) }),
+    ...stato.esempi.map((e, i) => el("option", { value: String(i), text: `${e.name}${TESTI.esitoAtteso(e.expected_decision)}` })));
+}
+
+function scegliEsempio() {
+  const chosen = stato.esempi[Number(document.getElementById("examples").value)];
+  if (!chosen) return;
+  document.getElementById("version").value = chosen.law_version || "";
+  document.getElementById("facts-json").value = JSON.stringify(chosen.facts, null, 2);
+  costruisciForm();
+  daJson();
 }
 
 function mostraScheda(name) {
@@ -605,6 +627,7 @@ async function avvia() {
   family.addEventListener("change", scegliFamiglia);
   document.getElementById("version").addEventListener("change", () => { costruisciForm(); valuta(); });
   document.getElementById("facts-json").addEventListener("input", daJson);
+  document.getElementById("examples").addEventListener("change", scegliEsempio);
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => mostraScheda(tab.dataset.tab));
   const editor = document.getElementById("ruleset-editor");
   const check = debounce(controlla, 250);
