@@ -162,3 +162,15 @@ def test_two_versions_side_by_side_and_their_diff(page: Page) -> None:
     expect(page.locator("#compare-b-decision")).to_have_text("AMMESSA")
     expect(page.locator("#diff-result details summary").first).to_contain_text("Versione")
     expect(page.locator("#diff-result")).to_contain_text("soglia_reddito")
+
+
+def test_the_api_page_works_offline(browser: Browser, server: str) -> None:
+    context = browser.new_context()
+    page = context.new_page()
+    outside: list[str] = []
+    page.on("request", lambda request: outside.append(request.url)
+            if not request.url.startswith((server, "data:")) else None)
+    page.goto(server + "/docs")
+    expect(page.locator(".opblock-summary-path", has_text="/evaluate").first).to_be_visible()
+    context.close()
+    assert outside == []

@@ -397,7 +397,11 @@ def test_openapi_document_validates(client: TestClient) -> None:
             "/rulesets/{family}/examples",
             "/rulesets/{family}/facts-schema", "/diff/{a}/{b}", "/health"} <= set(document["paths"])
     assert "application/json" in document["paths"]["/evaluate"]["post"]["requestBody"]["content"]
-    assert client.get("/docs").status_code == 200
+    page = client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text  # the vendored Swagger UI: the page works without internet access
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "LICENSE"):
+        assert client.get(f"/static/vendor/swagger-ui/{asset}").status_code == 200
 
 
 def test_playground_is_served_with_a_strict_policy(client: TestClient) -> None:

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 
 from fastapi import FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict
@@ -127,7 +128,8 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
         yield
         executor.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(title="regole", version=__version__, description=TEXT["description"], lifespan=lifespan)
+    app = FastAPI(title="regole", version=__version__, description=TEXT["description"], lifespan=lifespan,
+                  docs_url=None, redoc_url=None)  # /docs below, from the vendored Swagger UI (no CDN)
 
     async def run(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         work = asyncio.get_running_loop().run_in_executor(executor, functools.partial(function, *args, **kwargs))
@@ -212,6 +214,13 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
     @app.get("/", include_in_schema=False)
     async def playground() -> FileResponse:
         return FileResponse(STATIC / "index.html", media_type="text/html; charset=utf-8")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> Response:
+        vendored = "/static/vendor/swagger-ui"
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="regole · API",
+                                   swagger_js_url=f"{vendored}/swagger-ui-bundle.js",
+                                   swagger_css_url=f"{vendored}/swagger-ui.css", swagger_favicon_url="data:,")
 
     # -- the API ----------------------------------------------------------------------------------------------
 
