@@ -432,3 +432,12 @@ def test_serve_is_a_cli_command_and_evaluate_does_not_load_the_web_framework() -
               "print(code, sorted(m for m in ('fastapi', 'starlette', 'uvicorn', 'pydantic') if m in sys.modules))")
     run = subprocess.run([sys.executable, "-c", script, str(EXAMPLE)], capture_output=True, text=True, check=True)
     assert run.stdout.split() == ["0", "[]"]
+
+
+def test_serve_refuses_a_broken_ruleset_folder_before_starting(tmp_path: Path) -> None:
+    (tmp_path / "iscro").mkdir()
+    (tmp_path / "iscro" / "2024.yaml").write_text("regole: 1\nfamily: [iscro\n", encoding="utf-8")
+    code, _, err = cli("--rulesets", str(tmp_path), "serve", "--port", "1")
+    assert code == 4
+    assert "Y001" in err
+    assert "Traceback" not in err

@@ -55,6 +55,8 @@ def run_serve(args: argparse.Namespace, library: Any, out: TextIO, err: TextIO) 
 
     from ._app import Settings
 
+    for family in library.families():  # a broken ruleset stops here with the CLI's message, not in a worker
+        library.versions(family)
     rulesets = Path(args.rulesets).resolve() if getattr(args, "rulesets", None) else None
     settings = Settings(rulesets=rulesets, max_body_bytes=args.max_body, timeout_seconds=args.timeout,
                         threads=args.threads)
