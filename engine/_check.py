@@ -29,7 +29,7 @@ import datetime as dt
 import hashlib
 import json
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -63,10 +63,10 @@ from ._check_templates import (
 from ._compile import LawVersion, compile_loaded
 from ._explain import Explainer
 from ._expr import Arith, Expr, ParseError, Ref, children, parse_expression
-from ._resources import rulesets_dir
+from ._resources import rulesets_dir, schemas_dir
 from ._schema import check_ruleset_schema
 from ._suggest import suggest
-from ._yaml import LoadedYaml, load_yaml_file
+from ._yaml import LoadedYaml, load_yaml_file, load_yaml_text
 from .errors import Problem, RulesetError, RulesetSchemaError, YamlSyntaxError
 
 _PERCENT_WORDS = re.compile(r"percent", re.IGNORECASE)
@@ -385,21 +385,48 @@ class _FolderCheck:
 
 
 def _load(path: Path, *, checked: bool) -> _Ruleset:
-    ruleset = _Ruleset(path, checked)
+    return _checked(_Ruleset(path, checked), lambda: load_yaml_file(path), lambda: _sha256(path))
+
+
+def _checked(ruleset: _Ruleset, read: Callable[[], LoadedYaml], sha256: Callable[[], str]) -> _Ruleset:
+    """Load (``read``), schema-check and compile one ruleset, keeping every problem found on the way."""
     try:
-        ruleset.loaded = load_yaml_file(path)
+        ruleset.loaded = read()
         check_ruleset_schema(ruleset.loaded)
     except (YamlSyntaxError, RulesetSchemaError) as exc:
         ruleset.problems.extend(exc.problems)
         return ruleset
     try:
-        ruleset.law = compile_loaded(ruleset.loaded, _sha256(path))
+        ruleset.law = compile_loaded(ruleset.loaded, sha256())
     except RulesetError as exc:
         ruleset.problems.extend(exc.problems)
     compiler_found = {(p.line, p.column) for p in ruleset.problems}
     ruleset.problems.extend(p for p in _parameter_problems(ruleset.loaded)
                             if (p.line, p.column) not in compiler_found)
     return ruleset
+
+
+def check_text(text: str, *, file: str = "<ruleset>") -> tuple[CheckReport, LawVersion | None]:
+    """Check one ruleset given as text, as data: its YAML, the ruleset schema, the bundled facts schema it
+    names (S005), the compiler's checks, its parameter values and the facts and parameters no rule reads.
+    There is no folder around a text, so its sibling versions, test cases and templates are not checked
+    (``regole check`` on a file does those). Returns the report and the compiled version (None when it has
+    errors)."""
+    ruleset = _checked(_Ruleset(Path(file), checked=True), lambda: load_yaml_text(text, file),
+                       lambda: hashlib.sha256(text.encode("utf-8")).hexdigest())
+    collector = _Collector()
+    collector.extend(ruleset.problems)
+    data, loaded = ruleset.data, ruleset.loaded
+    if data is not None and loaded is not None:
+        name = str(data["facts_schema"])
+        found = schemas_dir() / name
+        problem = _schema_file_problem(found) if found.is_file() else f"facts schema {name!r} is not a bundled one"
+        if problem is not None:
+            collector.add(loaded.problem(("facts_schema",), problem, code="S005"))
+    if ruleset.law is not None and loaded is not None:
+        collector.extend(list(_unused(ruleset.law, loaded, None)))
+    report = CheckReport(collector.ranked(), rulesets=1)
+    return report, ruleset.law if not report.errors else None
 
 
 @lru_cache(maxsize=64)

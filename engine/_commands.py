@@ -111,6 +111,11 @@ def resolve_version(spec: str, library: Library, family: str | None) -> LawVersi
     """``family@version``, a bare version of ``family`` (or of the only family), or a ruleset file."""
     if _is_file(spec):
         return load_ruleset(Path(spec))
+    return named_version(spec, library, family)
+
+
+def named_version(spec: str, library: Library, family: str | None) -> LawVersion:
+    """``family@version``, or a bare version of ``family`` (or of the only family); never a file."""
     if "@" in spec:
         name, _, version = spec.partition("@")
         return library.get(name, version)
@@ -324,4 +329,4 @@ def _silence_stdout(out: TextIO) -> None:
         os.close(devnull)
 
 
-__all__ = ["DIFF_DIFFERENT", "DIFF_SAME", "DIFF_TROUBLE", "register", "resolve_version"]
+__all__ = ["DIFF_DIFFERENT", "DIFF_SAME", "DIFF_TROUBLE", "named_version", "register", "resolve_version"]

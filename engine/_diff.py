@@ -128,6 +128,19 @@ def diff_versions(old: LawVersion, new: LawVersion, *, pair_renames: bool = True
 # -- describing one side ------------------------------------------------------------------------------------------
 
 
+def version_to_dict(law: LawVersion) -> dict[str, Any]:
+    """One compiled version as JSON, described as the diff describes each side: its period, sources,
+    facts, parameters with their dated values, derived values, requirements, computations, outputs, notes."""
+    return {**_version_info(law), "description": law.description,
+            "sources": [_source(s) for s in law.sources.values()],
+            "facts": [_fact(law, name) for name in law.facts],
+            "parameters": [_parameter(law, p) for p in law.parameters.values()],
+            "derived": [_node(law, n) for n in law.derived.values()],
+            "requirements": [_requirement(law, n) for n in law.requirements],
+            "computations": [_node(law, n) for n in law.computations.values()],
+            "outputs": list(law.outputs), "notes": [_note(law, n) for n in law.notes]}
+
+
 def _version_info(law: LawVersion) -> dict[str, Any]:
     return {"key": law.key, "family": law.family, "version": law.version, "title": law.title, "path": law.path,
             "sha256": law.sha256, "valid_from": law.valid_from.isoformat(),
@@ -618,4 +631,4 @@ def _pair(old: list[str], new: list[str], rule: Callable[[int, int, bool], tuple
     return pairs
 
 
-__all__ = ["SECTIONS", "Change", "Facet", "VersionDiff", "diff_versions", "skeleton"]
+__all__ = ["SECTIONS", "Change", "Facet", "VersionDiff", "diff_versions", "skeleton", "version_to_dict"]

@@ -189,7 +189,10 @@ def _money_problems(data: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
 
 
 def _too_precise(value: Decimal) -> bool:
-    return value != value.quantize(Decimal("0.01"))
+    try:
+        return value != value.quantize(Decimal("0.01"))
+    except InvalidOperation:  # too large to have cents (1e999999): the schema's maximum refuses it
+        return False
 
 
 def _money_precision(path: str, value: Decimal) -> Problem:

@@ -58,6 +58,9 @@ def _parser() -> argparse.ArgumentParser:
     register_comparison_commands(commands)  # diff, compare, impact, population
     for toolkit in (_check, _casetests, _docs):  # check, test, docs: the authoring toolkit
         toolkit.add_command(commands)
+    from .service import add_command as add_serve  # serve: FastAPI and uvicorn load only when it runs
+
+    add_serve(commands)
     return parser
 
 
