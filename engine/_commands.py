@@ -23,13 +23,14 @@ from ._dataset import FactTable, count_rows, detect_format, read_rows, write_csv
 from ._diff import diff_versions
 from ._diff_render import FORMATS as DIFF_FORMATS
 from ._diff_render import render_diff
-from ._facts import parse_facts_json
+from ._facts import parse_facts_json, read_facts_file, unreadable_file
 from ._impact import measure_impact, render_impact
 from ._impact_report import render_impact_html
+from ._output import check_output_file, writing
 from ._population import PopulationSpec, load_population, population_path
 from ._resources import rulesets_dir
 from ._run import Library
-from .errors import FactsError, Problem, RegoleError, RulesetError, VersionSelectionError
+from .errors import Problem, RegoleError, RulesetError, VersionSelectionError
 
 Handler = Callable[[argparse.Namespace, Library, TextIO, TextIO], int]
 
@@ -174,14 +175,8 @@ def _isatty(stream: TextIO) -> bool:
 
 
 def _read_facts(file: str) -> tuple[dict[str, Any], str]:
-    if file == "-":
-        return parse_facts_json(sys.stdin.buffer.read(), source="<stdin>"), "<stdin>"
-    try:
-        raw = Path(file).read_bytes()
-    except OSError as exc:
-        raise FactsError([Problem(f"cannot read the file: {exc.strerror}", code="F000", path="$")],
-                         source=file) from None
-    return parse_facts_json(raw, source=file), file
+    source = "<stdin>" if file == "-" else file
+    return parse_facts_json(read_facts_file(file), source=source), source
 
 
 # -- diff ---------------------------------------------------------------------------------------------------------
@@ -247,12 +242,14 @@ class _Progress:
 
 
 def run_impact(args: argparse.Namespace, library: Library, out: TextIO, err: TextIO) -> int:
+    if args.report:
+        check_output_file(args.report)
     a, b = _pair(args.versions, library, args.family)
     if a.family != b.family:
         raise VersionSelectionError(f"{a.key} and {b.key} are versions of different families")
     path = Path(args.data)
     if not path.is_file():
-        raise FactsError([Problem("no such file", code="F000", path="$")], source=str(path))
+        raise unreadable_file(str(path))
     fmt = detect_format(path, args.data_format)
     if args.amount and args.amount not in (*a.outputs, *b.outputs):
         raise VersionSelectionError(f"--amount {args.amount}: not an output of {a.key} or {b.key}")
@@ -264,7 +261,8 @@ def run_impact(args: argparse.Namespace, library: Library, out: TextIO, err: Tex
         progress.finish()
     out.write(impact.to_json() if args.json else render_impact(impact))
     if args.report:
-        args.report.write_text(render_impact_html(impact), encoding="utf-8")
+        with writing(args.report):
+            args.report.write_text(render_impact_html(impact), encoding="utf-8")
         print(f"regole impact: report written to {args.report}", file=err)
     if impact.bad_rows:
         print(f"regole impact: {impact.bad_rows:,} bad rows skipped; the first: {impact.problems[0].render()}",
@@ -292,6 +290,8 @@ def _population_spec(args: argparse.Namespace) -> PopulationSpec:
 
 
 def run_population(args: argparse.Namespace, library: Library, out: TextIO, err: TextIO) -> int:
+    if args.out is not None:
+        check_output_file(args.out)
     spec = _population_spec(args)
     laws = library.versions(args.family)
     problems = spec.check_against(laws)
@@ -305,7 +305,7 @@ def run_population(args: argparse.Namespace, library: Library, out: TextIO, err:
             _silence_stdout(out)
         return 0
     fmt = detect_format(args.out)
-    with args.out.open("w", encoding="utf-8", newline="") as handle:
+    with writing(args.out), args.out.open("w", encoding="utf-8", newline="") as handle:
         if fmt == "csv":  # two passes over the same draw: the columns first, then the rows
             columns = FactTable(laws).columns(spec.applications(args.n, args.seed))
             count = write_csv(spec.applications(args.n, args.seed), columns, handle)

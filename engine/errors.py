@@ -10,7 +10,8 @@ The hierarchy::
     │   └── TemplateError            an explanation template is missing or broken
     ├── FactsError                   the facts of a case are wrong (has a JSON path per problem)
     ├── VersionSelectionError        no law version governs the date, or the forced version is unknown
-    └── KernelError                  the rule kernel (durable-rules) failed for one evaluation
+    ├── KernelError                  the rule kernel (durable-rules) failed for one evaluation
+    └── OutputPathError              a file or folder a command was asked to write cannot be written
 
 Errors that describe many problems (a ruleset check, a facts document) carry them in ``problems``;
 ``str(error)`` is always a complete, human-readable message.
@@ -24,6 +25,7 @@ __all__ = [
     "ExpressionError",
     "FactsError",
     "KernelError",
+    "OutputPathError",
     "Problem",
     "RegoleError",
     "RulesetError",
@@ -150,3 +152,8 @@ class VersionSelectionError(RegoleError):
 
 class KernelError(RegoleError):
     """The rule kernel failed while evaluating one case; other evaluations are unaffected."""
+
+
+class OutputPathError(RegoleError):
+    """A file or folder a command was asked to write cannot be written (a missing folder, a folder where a
+    file is expected, no permission); checked before the work starts."""
