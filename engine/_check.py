@@ -266,9 +266,12 @@ class _FolderCheck:
         if root is None:
             self.notes.append(f"{family}: no explanations/it/{family} folder found above "
                               f"{display_path(self.folder.path)}; its templates were not checked")
-        elif laws:
-            mentioned = self._templates(root, family, members, laws)
         all_compiled = len(laws) == len(members)
+        if root is not None and laws:
+            mentioned = self._templates(root, family, members, laws, all_compiled=all_compiled)
+            if not all_compiled:
+                self.notes.append(f"{family}: a ruleset of the family does not load; the names read by the "
+                                  "templates its versions share were not checked")
         if not self.cases_checked:  # a folder's test cases are for its (one) family
             self.cases_checked = True
             self._cases(root, members, laws if all_compiled and None not in schemas else [])
@@ -278,8 +281,12 @@ class _FolderCheck:
 
     # -- templates ------------------------------------------------------------------------------------------
 
-    def _templates(self, root: Path, family: str, members: list[_Ruleset], laws: list[LawVersion]) -> set[str]:
-        """T001-T003 by reading the templates; returns every name the templates mention (for W001)."""
+    def _templates(self, root: Path, family: str, members: list[_Ruleset], laws: list[LawVersion], *,
+                   all_compiled: bool) -> set[str]:
+        """T001-T003 by reading the templates; returns every name the templates mention (for W001). When a
+        version of the family does not load (``all_compiled`` false), a template that is not in the folder of
+        a version that loaded is not checked for the names it reads: the missing version may have them, and
+        its load failure is the problem to report, not its echoes."""
         explainer = Explainer(root)
         env = explainer.environment(family, laws[0].version)
         by_version = {law.version: law for law in laws}
@@ -301,6 +308,8 @@ class _FolderCheck:
                 self.collector.add(syntax_problem(exc, shown, source, env.filters, env.tests))
                 continue
             mentioned |= mentions(tree)
+            if owner is None and not all_compiled:
+                continue
             values = _value_names(owner) if owner else every_value
             parameters = set(owner.parameters) if owner else every_parameter
             for variable, name, line in lookups(tree):

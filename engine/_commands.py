@@ -117,8 +117,13 @@ def resolve_version(spec: str, library: Library, family: str | None) -> LawVersi
         return library.get(name, version)
     if family is None:
         families = library.families()
+        if spec in families:
+            versions = [law.version for law in library.versions(spec)]
+            raise VersionSelectionError(f"{spec!r} is a family: name one of its versions, e.g. {spec}@{versions[-1]} "
+                                        f"(known: {', '.join(versions)})")
         if len(families) != 1:
-            raise VersionSelectionError(f"{spec!r}: write family@version (e.g. iscro@{spec}) or pass --family")
+            having = [f for f in families if spec in {law.version for law in library.versions(f)}] or families
+            raise VersionSelectionError(f"{spec!r}: write family@version (e.g. {having[0]}@{spec}) or pass --family")
         family = families[0]
     return library.get(family, spec)
 
@@ -292,8 +297,8 @@ def _population_spec(args: argparse.Namespace) -> PopulationSpec:
 def run_population(args: argparse.Namespace, library: Library, out: TextIO, err: TextIO) -> int:
     if args.out is not None:
         check_output_file(args.out)
+    laws = library.versions(args.family)  # an unknown family is named as such, before its population file
     spec = _population_spec(args)
-    laws = library.versions(args.family)
     problems = spec.check_against(laws)
     if problems:
         raise RulesetError(problems)
