@@ -69,6 +69,7 @@ from ._suggest import suggest
 from ._yaml import LoadedYaml, load_yaml_file
 from .errors import Problem, RulesetError, RulesetSchemaError, YamlSyntaxError
 
+FORMAT_VERSION = 1  # of the JSON of `regole check --format json` (schemas/output/check.schema.json)
 _PERCENT_WORDS = re.compile(r"percent", re.IGNORECASE)
 _COEFFICIENT_WORDS = re.compile(r"coefficient|moltiplicator", re.IGNORECASE)
 _STAGES = {"Y": 0, "S": 1, "C": 2, "X": 2, "R": 2, "P": 2, "V": 4, "K": 5, "F": 5, "T": 6, "W": 7}
@@ -110,6 +111,8 @@ class CheckReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "format": "regole-check",
+            "format_version": FORMAT_VERSION,
             "problems": [{**p.to_dict(), "severity": p.severity} for p in self.problems],
             "errors": len(self.errors),
             "warnings": len(self.warnings),

@@ -132,6 +132,9 @@ MAX_PROBLEMS = 100  # the problems reported about one document
 MAX_VALUES = MAX_FACTS_BYTES // 2  # a JSON document of the size limit holds fewer values ("0," is two bytes)
 
 
+_HUGE_INTEGER = 10**1000
+
+
 class _TooLarge(Exception):
     def __init__(self, problem: Problem) -> None:
         super().__init__(problem.message)
@@ -157,6 +160,8 @@ class _PythonFacts:
                 self.problems.append(Problem(f"{value} is not a number JSON allows", code="F002", path=path))
                 return None
             return Decimal(repr(value)) if isinstance(value, float) else value
+        if isinstance(value, int) and abs(value) >= _HUGE_INTEGER:
+            return Decimal(value)  # as JSON text gives it (see _json_int): nothing formats it with str()
         if isinstance(value, Mapping):
             out: dict[str, Any] = {}
             for key, item in value.items():
@@ -290,11 +295,23 @@ def _problems(error: ValidationError) -> list[Problem]:
     return [_problem(error)]
 
 
+def _shown(value: Any) -> str:
+    """``value`` as a message shows it: as JSON would write it, at most 80 characters."""
+    if isinstance(value, Decimal):
+        return str(value)[:80]
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1000:
+        return f"{Decimal(value):.6E}"  # str() refuses integers of more than 4,300 digits
+    try:
+        return json.dumps(value, default=str)[:80]
+    except ValueError:  # a huge integer inside a list or an object
+        return f"a {type(value).__name__} with a number too long to show"
+
+
 def _problem(error: ValidationError) -> Problem:
     schema = schema_of(error)
     path = json_path(error.absolute_path)
     value = error.instance
-    shown = (str(value) if isinstance(value, Decimal) else json.dumps(value, default=str))[:80]
+    shown = _shown(value)
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return Problem(f"required field {missing!r} is missing", code="F005",

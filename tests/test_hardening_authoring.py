@@ -41,6 +41,18 @@ def test_check_reports_a_yaml_integer_too_long(tmp_path: Path) -> None:
     assert '"code": "Y008"' in out
 
 
+def test_an_unquoted_date_where_a_ruleset_wants_text_is_a_located_error() -> None:
+    """Found by the fuzzing of issue 12: a note's text written 9999-12-31 was loaded as a date, and the result
+    of every admitted case then failed to turn into JSON."""
+    text = RULESET_2024.replace("label: la data di apertura delle domande", "label: 2024-01-01", 1)
+    assert text != RULESET_2024
+    with pytest.raises(RulesetError) as error:
+        load_ruleset_text(text, "date.yaml")
+    (problem,) = error.value.problems
+    assert (problem.code, problem.line) == ("S004", 172)
+    assert problem.message == "'2024-01-01' is read as a date, where text is expected: write it in quotes"
+
+
 # -- 9. powers and repetition in templates ------------------------------------------------------------------------
 
 
