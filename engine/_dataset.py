@@ -303,7 +303,15 @@ def _read_csv(path: Path, table: FactTable) -> Iterator[Row]:
                                   for c in duplicates], source=str(path))
             table.check_columns(columns, str(path))
             start = reader.line_num
-            for cells in reader:
+            while True:
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:  # one malformed row (a cell over the size limit): the others are read
+                    yield Row(start + 1, None, (RowProblem(start + 1, None, f"not valid CSV: {exc}"),))
+                    start = reader.line_num
+                    continue
                 number = start + 1
                 start = reader.line_num
                 if not any(cell.strip() for cell in cells):

@@ -118,6 +118,11 @@ def normalise_python_facts(data: Mapping[str, Any], *, source: str | None = None
     if not isinstance(data, Mapping):
         raise FactsError([Problem(f"the facts must be a mapping, got {type(data).__name__}", code="F002",
                                   path="$")], source=source)
+    try:  # the common case, plain data, in one quick walk; anything else is walked again for its paths
+        quick: dict[str, Any] = _plain(data, 1, [0])
+        return quick
+    except _NotPlain:
+        pass
     walk = _PythonFacts()
     try:
         converted: dict[str, Any] = walk.converted(data, "$", 1)
@@ -133,6 +138,37 @@ MAX_VALUES = MAX_FACTS_BYTES // 2  # a JSON document of the size limit holds few
 
 
 _HUGE_INTEGER = 10**1000
+
+
+class _NotPlain(Exception):
+    pass
+
+
+def _plain(value: Any, level: int, seen: list[int]) -> Any:
+    """``value`` as :meth:`_PythonFacts.converted` gives it when it holds nothing to report; otherwise raise
+    _NotPlain. No paths are made, so that good facts cost little."""
+    kind = value.__class__
+    if kind is str or kind is bool or value is None or (kind is Decimal and value.is_finite()):
+        return value
+    if level > MAX_DEPTH:
+        raise _NotPlain
+    seen[0] += 1
+    if seen[0] > MAX_VALUES:
+        raise _NotPlain
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if key.__class__ is not str:
+                raise _NotPlain
+            out[key] = _plain(item, level + 1, seen)
+        return out
+    if kind is list:
+        return [_plain(item, level + 1, seen) for item in value]
+    if kind is int and -_HUGE_INTEGER < value < _HUGE_INTEGER:
+        return value
+    if kind is float and math.isfinite(value):
+        return Decimal(repr(value))
+    raise _NotPlain
 
 
 class _TooLarge(Exception):
