@@ -320,22 +320,28 @@ def test_evaluate_on_pathological_json_text_gives_a_regole_error(text: str) -> N
 CLI_EXITS = {0, 3, 4, 5, 6}
 
 
+COMMANDS = {"evaluate": ["--json"], "compare": ["--versions", "iscro@2021,iscro@2024", "--json"]}
+
+
 @ENTRY
-@given(hostile_documents(json_only=True), st.booleans())
-def test_the_cli_on_a_hostile_file_or_stdin_exits_with_a_documented_code(facts: Any, stdin: bool) -> None:
+@given(hostile_documents(json_only=True), st.booleans(), st.sampled_from(sorted(COMMANDS)))
+def test_the_cli_on_a_hostile_file_or_stdin_exits_with_a_documented_code(facts: Any, stdin: bool,
+                                                                         command: str) -> None:
     raw = as_json_text(facts).encode()
     out, err = io.StringIO(), io.StringIO()
     if stdin:
         with mock.patch.object(sys, "stdin", SimpleNamespace(buffer=io.BytesIO(raw))):
-            code = main(["evaluate", "-", "--json"], stdout=out, stderr=err)
+            code = main([command, "-", *COMMANDS[command]], stdout=out, stderr=err)
     else:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "facts.json"
             path.write_bytes(raw)
-            code = main(["evaluate", str(path), "--json"], stdout=out, stderr=err)
+            code = main([command, str(path), *COMMANDS[command]], stdout=out, stderr=err)
     assert code in CLI_EXITS, err.getvalue()
     assert (code == 0) == bool(out.getvalue())
     assert "Traceback" not in err.getvalue()
+    if code == 0:  # what it prints follows its published schema
+        assert_valid_output(command, json.loads(out.getvalue()))
 
 
 @ENTRY
