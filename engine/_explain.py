@@ -211,6 +211,14 @@ class _TraceSandbox(ImmutableSandboxedEnvironment):
         return super().call(context, obj, *args, **kwargs)
 
 
+def _is_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder; False for a name the system refuses (too long, say)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 MAX_BITS = 10_000  # the largest whole number an operator of a template may build (about 3,000 digits)
 
 
@@ -318,7 +326,7 @@ class Explainer:
             if key not in self._environments:
                 folders = [self._root / family / version, self._root / family]
                 env = _TraceSandbox(
-                    loader=ChoiceLoader([FileSystemLoader(str(f)) for f in folders if f.is_dir()]),
+                    loader=ChoiceLoader([FileSystemLoader(str(f)) for f in folders if _is_folder(f)]),
                     undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
                     keep_trailing_newline=False, auto_reload=False)
                 env.filters.update(euro=euro, numero=numero, percentuale=percentuale, data=data, sino=sino,

@@ -53,6 +53,16 @@ def test_an_unquoted_date_where_a_ruleset_wants_text_is_a_located_error() -> Non
     assert problem.message == "'2024-01-01' is read as a date, where text is expected: write it in quotes"
 
 
+def test_a_version_name_too_long_for_a_folder_name_is_a_located_error() -> None:
+    """Found by the fuzzing of issue 12: a version named with 5,000 characters loaded, and its explanation
+    then failed looking for the folder of that name (OSError: file name too long)."""
+    text = RULESET_2024.replace('version: "2024"', 'version: "' + "9" * 5000 + '"', 1)
+    assert text != RULESET_2024
+    with pytest.raises(RulesetError) as error:
+        load_ruleset_text(text, "long-version.yaml")
+    assert [(p.code, p.path) for p in error.value.problems] == [("S001", "version")]
+
+
 # -- 9. powers and repetition in templates ------------------------------------------------------------------------
 
 
