@@ -495,7 +495,12 @@ def run_command(args: Any, library: Any, out: Any, err: Any) -> int:
         return 2
     report = run_tests(paths)
     if not report.files:
-        print(f"regole test: no test cases (tests/*.yaml) found in {', '.join(map(str, paths))}", file=err)
+        strays = [p for p in paths if p.is_file() and not is_case_file(p)]
+        if strays:
+            print(f"regole test: {', '.join(map(str, strays))}: a case file is read from the {CASES_FOLDER}/ folder "
+                  f"beside the family's rulesets (e.g. rulesets/iscro/{CASES_FOLDER}/{strays[0].name})", file=err)
+        else:
+            print(f"regole test: no test cases (tests/*.yaml) found in {', '.join(map(str, paths))}", file=err)
         return 2
     if args.format == "json":
         out.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")

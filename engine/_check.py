@@ -69,6 +69,7 @@ from ._suggest import suggest
 from ._yaml import LoadedYaml, load_yaml_file, load_yaml_text
 from .errors import Problem, RulesetError, RulesetSchemaError, YamlSyntaxError
 
+FORMAT_VERSION = 1  # of the JSON of `regole check --format json` (schemas/output/check.schema.json)
 _PERCENT_WORDS = re.compile(r"percent", re.IGNORECASE)
 _COEFFICIENT_WORDS = re.compile(r"coefficient|moltiplicator", re.IGNORECASE)
 _STAGES = {"Y": 0, "S": 1, "C": 2, "X": 2, "R": 2, "P": 2, "V": 4, "K": 5, "F": 5, "T": 6, "W": 7}
@@ -110,6 +111,8 @@ class CheckReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "format": "regole-check",
+            "format_version": FORMAT_VERSION,
             "problems": [{**p.to_dict(), "severity": p.severity} for p in self.problems],
             "errors": len(self.errors),
             "warnings": len(self.warnings),
@@ -266,9 +269,12 @@ class _FolderCheck:
         if root is None:
             self.notes.append(f"{family}: no explanations/it/{family} folder found above "
                               f"{display_path(self.folder.path)}; its templates were not checked")
-        elif laws:
-            mentioned = self._templates(root, family, members, laws)
         all_compiled = len(laws) == len(members)
+        if root is not None and laws:
+            mentioned = self._templates(root, family, members, laws, all_compiled=all_compiled)
+            if not all_compiled:
+                self.notes.append(f"{family}: a ruleset of the family does not load; the names read by the "
+                                  "templates its versions share were not checked")
         if not self.cases_checked:  # a folder's test cases are for its (one) family
             self.cases_checked = True
             self._cases(root, members, laws if all_compiled and None not in schemas else [])
@@ -278,8 +284,12 @@ class _FolderCheck:
 
     # -- templates ------------------------------------------------------------------------------------------
 
-    def _templates(self, root: Path, family: str, members: list[_Ruleset], laws: list[LawVersion]) -> set[str]:
-        """T001-T003 by reading the templates; returns every name the templates mention (for W001)."""
+    def _templates(self, root: Path, family: str, members: list[_Ruleset], laws: list[LawVersion], *,
+                   all_compiled: bool) -> set[str]:
+        """T001-T003 by reading the templates; returns every name the templates mention (for W001). When a
+        version of the family does not load (``all_compiled`` false), a template that is not in the folder of
+        a version that loaded is not checked for the names it reads: the missing version may have them, and
+        its load failure is the problem to report, not its echoes."""
         explainer = Explainer(root)
         env = explainer.environment(family, laws[0].version)
         by_version = {law.version: law for law in laws}
@@ -301,6 +311,8 @@ class _FolderCheck:
                 self.collector.add(syntax_problem(exc, shown, source, env.filters, env.tests))
                 continue
             mentioned |= mentions(tree)
+            if owner is None and not all_compiled:
+                continue
             values = _value_names(owner) if owner else every_value
             parameters = set(owner.parameters) if owner else every_parameter
             for variable, name, line in lookups(tree):

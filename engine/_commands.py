@@ -23,13 +23,14 @@ from ._dataset import FactTable, count_rows, detect_format, read_rows, write_csv
 from ._diff import diff_versions
 from ._diff_render import FORMATS as DIFF_FORMATS
 from ._diff_render import render_diff
-from ._facts import parse_facts_json
+from ._facts import parse_facts_json, read_facts_file, unreadable_file
 from ._impact import measure_impact, render_impact
 from ._impact_report import render_impact_html
+from ._output import check_output_file, writing
 from ._population import PopulationSpec, load_population, population_path
 from ._resources import rulesets_dir
 from ._run import Library
-from .errors import FactsError, Problem, RegoleError, RulesetError, VersionSelectionError
+from .errors import Problem, RegoleError, RulesetError, VersionSelectionError
 
 Handler = Callable[[argparse.Namespace, Library, TextIO, TextIO], int]
 
@@ -121,8 +122,13 @@ def named_version(spec: str, library: Library, family: str | None) -> LawVersion
         return library.get(name, version)
     if family is None:
         families = library.families()
+        if spec in families:
+            versions = [law.version for law in library.versions(spec)]
+            raise VersionSelectionError(f"{spec!r} is a family: name one of its versions, e.g. {spec}@{versions[-1]} "
+                                        f"(known: {', '.join(versions)})")
         if len(families) != 1:
-            raise VersionSelectionError(f"{spec!r}: write family@version (e.g. iscro@{spec}) or pass --family")
+            having = [f for f in families if spec in {law.version for law in library.versions(f)}] or families
+            raise VersionSelectionError(f"{spec!r}: write family@version (e.g. {having[0]}@{spec}) or pass --family")
         family = families[0]
     return library.get(family, spec)
 
@@ -179,14 +185,8 @@ def _isatty(stream: TextIO) -> bool:
 
 
 def _read_facts(file: str) -> tuple[dict[str, Any], str]:
-    if file == "-":
-        return parse_facts_json(sys.stdin.buffer.read(), source="<stdin>"), "<stdin>"
-    try:
-        raw = Path(file).read_bytes()
-    except OSError as exc:
-        raise FactsError([Problem(f"cannot read the file: {exc.strerror}", code="F000", path="$")],
-                         source=file) from None
-    return parse_facts_json(raw, source=file), file
+    source = "<stdin>" if file == "-" else file
+    return parse_facts_json(read_facts_file(file), source=source), source
 
 
 # -- diff ---------------------------------------------------------------------------------------------------------
@@ -252,12 +252,14 @@ class _Progress:
 
 
 def run_impact(args: argparse.Namespace, library: Library, out: TextIO, err: TextIO) -> int:
+    if args.report:
+        check_output_file(args.report)
     a, b = _pair(args.versions, library, args.family)
     if a.family != b.family:
         raise VersionSelectionError(f"{a.key} and {b.key} are versions of different families")
     path = Path(args.data)
     if not path.is_file():
-        raise FactsError([Problem("no such file", code="F000", path="$")], source=str(path))
+        raise unreadable_file(str(path))
     fmt = detect_format(path, args.data_format)
     if args.amount and args.amount not in (*a.outputs, *b.outputs):
         raise VersionSelectionError(f"--amount {args.amount}: not an output of {a.key} or {b.key}")
@@ -269,7 +271,8 @@ def run_impact(args: argparse.Namespace, library: Library, out: TextIO, err: Tex
         progress.finish()
     out.write(impact.to_json() if args.json else render_impact(impact))
     if args.report:
-        args.report.write_text(render_impact_html(impact), encoding="utf-8")
+        with writing(args.report):
+            args.report.write_text(render_impact_html(impact), encoding="utf-8")
         print(f"regole impact: report written to {args.report}", file=err)
     if impact.bad_rows:
         print(f"regole impact: {impact.bad_rows:,} bad rows skipped; the first: {impact.problems[0].render()}",
@@ -297,8 +300,10 @@ def _population_spec(args: argparse.Namespace) -> PopulationSpec:
 
 
 def run_population(args: argparse.Namespace, library: Library, out: TextIO, err: TextIO) -> int:
+    if args.out is not None:
+        check_output_file(args.out)
+    laws = library.versions(args.family)  # an unknown family is named as such, before its population file
     spec = _population_spec(args)
-    laws = library.versions(args.family)
     problems = spec.check_against(laws)
     if problems:
         raise RulesetError(problems)
@@ -310,7 +315,7 @@ def run_population(args: argparse.Namespace, library: Library, out: TextIO, err:
             _silence_stdout(out)
         return 0
     fmt = detect_format(args.out)
-    with args.out.open("w", encoding="utf-8", newline="") as handle:
+    with writing(args.out), args.out.open("w", encoding="utf-8", newline="") as handle:
         if fmt == "csv":  # two passes over the same draw: the columns first, then the rows
             columns = FactTable(laws).columns(spec.applications(args.n, args.seed))
             count = write_csv(spec.applications(args.n, args.seed), columns, handle)

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._compile import LawVersion
-from ._facts import validate_facts
+from ._facts import load_json, unreadable_file, validate_facts
 from ._schema import load_schema
 from ._suggest import suggest
 from ._types import ListType, Type
@@ -268,21 +268,17 @@ def _open_text(path: Path) -> TextIO:
     try:
         return path.open(encoding="utf-8", newline="")
     except OSError as exc:
-        raise FactsError([Problem(f"cannot read the file: {exc.strerror}", code="F000", path="$")],
-                         source=str(path)) from None
+        raise unreadable_file(str(path), exc) from None
 
 
 def _read_jsonl(path: Path, table: FactTable) -> Iterator[Row]:
-    def reject_constant(name: str) -> Any:
-        raise ValueError(f"{name} is not a number JSON allows")
-
     with _open_text(path) as handle:
         try:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
                     continue
                 try:
-                    data = json.loads(line, parse_float=Decimal, parse_constant=reject_constant)
+                    data = load_json(line)
                 except (ValueError, RecursionError) as exc:
                     message = f"not valid JSON: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else str(exc)
                     yield Row(number, None, (RowProblem(number, None, message),))
@@ -307,7 +303,15 @@ def _read_csv(path: Path, table: FactTable) -> Iterator[Row]:
                                   for c in duplicates], source=str(path))
             table.check_columns(columns, str(path))
             start = reader.line_num
-            for cells in reader:
+            while True:
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:  # one malformed row (a cell over the size limit): the others are read
+                    yield Row(start + 1, None, (RowProblem(start + 1, None, f"not valid CSV: {exc}"),))
+                    start = reader.line_num
+                    continue
                 number = start + 1
                 start = reader.line_num
                 if not any(cell.strip() for cell in cells):

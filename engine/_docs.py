@@ -29,10 +29,11 @@ from ._check import is_percentage
 from ._compile import LawVersion, Node, Parameter, Source
 from ._explain import data, euro, numero, percentuale
 from ._expr import render
+from ._output import check_output_folder, writing
 from ._resources import rulesets_dir
 from ._run import Library
 from ._version import __version__
-from .errors import RulesetError
+from .errors import OutputPathError, RulesetError
 
 _TEMPLATES = Path(__file__).resolve().parent / "_docs_templates"
 _KINDS = {"legge": "legge", "decreto_legge": "decreto-legge", "decreto_ministeriale": "decreto ministeriale",
@@ -358,10 +359,15 @@ def run_command(args: Any, library: Any, out: Any, err: Any) -> int:
         print(f"regole docs: no such folder: {root}", file=err)
         return 2
     try:
-        result = write_docs(args.out, Library(root))
+        check_output_folder(args.out)
+        with writing(args.out):
+            result = write_docs(args.out, Library(root))
     except RulesetError as exc:
         print(f"regole docs: a ruleset does not load (run `regole check`):\n{exc}", file=err)
         return 1
+    except OutputPathError as exc:
+        print(f"regole docs: {exc}", file=err)
+        return 2
     pages = sum(1 for f in result.files if f.suffix == ".html")
     out.write(f"wrote {len(result.files)} files ({pages} HTML pages and as many Markdown) to {result.out}\n"
               f"open {result.out / 'index.html'}\n")

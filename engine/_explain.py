@@ -31,7 +31,7 @@ from jinja2 import (
     nodes,
 )
 from jinja2.exceptions import SecurityError, UndefinedError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 
 from ._compile import Source
 from ._resources import explanations_dir
@@ -189,12 +189,71 @@ class _TraceSandbox(ImmutableSandboxedEnvironment):
                 pass
         return super().getattr(obj, attribute)
 
+    intercepted_binops = frozenset(("*", "**", "+"))
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        """``*``, ``**`` and ``+`` bounded as ``range`` is: a text or a list of at most MAX_RANGE items, a whole
+        number of at most MAX_BITS bits (``{{ 10 ** 10000000 }}`` or ``{{ 'x' * 1000000000 }}`` would take
+        seconds and gigabytes)."""
+        if operator == "**":
+            _check_power(left, right)
+        elif operator == "*":
+            _check_size(_product_size(left, right))
+        else:
+            _check_size(_sum_size(left, right))
+        return super().call_binop(context, operator, left, right)
+
     def call(self, context: Any, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         """The sandbox's ``call``; the engine's own helpers (plain functions of their arguments, never
         context-aware) are called directly when Jinja passes no keywords."""
         if not kwargs and obj in _HELPERS:
             return obj(*args)
         return super().call(context, obj, *args, **kwargs)
+
+
+def _is_folder(path: Path) -> bool:
+    """Whether ``path`` is a folder; False for a name the system refuses (too long, say)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
+MAX_BITS = 10_000  # the largest whole number an operator of a template may build (about 3,000 digits)
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_power(base: Any, exponent: Any) -> None:
+    if _whole(base) and _whole(exponent) and exponent > 0 and abs(base) > 1 \
+            and base.bit_length() * exponent > MAX_BITS:
+        raise SecurityError(f"the power {base} ** {exponent} is too large for a template (over {MAX_BITS} bits)")
+
+
+def _product_size(left: Any, right: Any) -> tuple[int, str]:
+    """How large ``left * right`` would be: (items, "items") for a repeated text or list, (bits, "bits") for
+    whole numbers; (0, "") for anything else."""
+    for sequence, times in ((left, right), (right, left)):
+        if isinstance(sequence, str | list | tuple) and _whole(times):
+            return len(sequence) * max(times, 0), "items"
+    if _whole(left) and _whole(right):
+        return left.bit_length() + right.bit_length(), "bits"
+    return 0, ""
+
+
+def _sum_size(left: Any, right: Any) -> tuple[int, str]:
+    if isinstance(left, str | list | tuple) and isinstance(right, str | list | tuple):
+        return len(left) + len(right), "items"
+    return 0, ""
+
+
+def _check_size(size: tuple[int, str]) -> None:
+    amount, unit = size
+    limit = MAX_RANGE if unit == "items" else MAX_BITS
+    if amount > limit:
+        raise SecurityError(f"the result would be too large for a template ({amount:,} {unit}, over {limit:,})")
 
 
 class _Reads(NamedTuple):
@@ -267,7 +326,7 @@ class Explainer:
             if key not in self._environments:
                 folders = [self._root / family / version, self._root / family]
                 env = _TraceSandbox(
-                    loader=ChoiceLoader([FileSystemLoader(str(f)) for f in folders if f.is_dir()]),
+                    loader=ChoiceLoader([FileSystemLoader(str(f)) for f in folders if _is_folder(f)]),
                     undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
                     keep_trailing_newline=False, auto_reload=False)
                 env.filters.update(euro=euro, numero=numero, percentuale=percentuale, data=data, sino=sino,
@@ -338,7 +397,8 @@ class Explainer:
                 raise  # pragma: no cover - handle_exception always raises
         except TemplateSyntaxError as exc:  # an imported template that does not parse
             raise _syntax_error(exc, name) from None
-        except (UndefinedError, SecurityError, TypeError) as exc:  # TypeError: e.g. an unknown value used as true/false
+        except (UndefinedError, SecurityError, TypeError, ArithmeticError, ValueError) as exc:  # TypeError: e.g. an
+            # unknown value used as true/false; ArithmeticError, ValueError: e.g. a division by zero
             raise TemplateError([Problem(str(exc), code="T003", file=name)]) from None
 
 

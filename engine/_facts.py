@@ -8,8 +8,10 @@ import copy
 import datetime as dt
 import json
 import math
+import os
 import re
-from collections.abc import Callable, Iterator, Mapping
+import sys
+from collections.abc import Callable, Mapping
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
@@ -25,37 +27,74 @@ from .errors import FactsError, Problem
 
 MAX_FACTS_BYTES = 1_000_000
 MAX_DEPTH = 20
+MONEY_LIMIT = 10**12  # the largest amount a facts schema accepts ($defs/money), in euros
 _MONEY_TEXT = re.compile(r"^-?\d{1,12}(\.\d{1,2})?$")
+
+
+def read_facts_file(file: str) -> bytes:
+    """The bytes of a facts document: ``file``, or standard input for ``-``; at most one byte over the size
+    limit is read, so that :func:`parse_facts_json` can refuse a larger one without reading all of it."""
+    if file == "-":
+        return sys.stdin.buffer.read(MAX_FACTS_BYTES + 1)
+    try:
+        with open(file, "rb") as handle:
+            return handle.read(MAX_FACTS_BYTES + 1)
+    except OSError as exc:
+        raise unreadable_file(file, exc) from None
+
+
+def unreadable_file(file: str, exc: OSError | None = None) -> FactsError:
+    """The error for an input file that cannot be read: it does not exist, it is a folder, or the system
+    says why (``exc``)."""
+    if isinstance(exc, FileNotFoundError) or (exc is None and not os.path.lexists(file)):
+        message = "the file does not exist"
+    elif isinstance(exc, IsADirectoryError) or (exc is None and os.path.isdir(file)):
+        message = "this is a folder, not a file"
+    else:
+        message = f"cannot read the file: {exc.strerror if exc is not None else 'not a regular file'}"
+    return FactsError([Problem(message, code="F000", path="$")], source=file)
+
+
+def _json_int(text: str) -> int | Decimal:
+    """A JSON integer; one too long for Python's int conversion stays a Decimal, which the schema's limits
+    then refuse at its own path."""
+    return int(text) if len(text) < 4000 else Decimal(text)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"duplicate key {key!r}: JSON would silently keep only the last")
+        out[key] = value
+    return out
+
+
+def load_json(text: str) -> Any:
+    """JSON text as facts read it: numbers keep their exact decimal value, NaN and Infinity and duplicate keys
+    are refused (ValueError, or RecursionError for a document nested too deep for the parser)."""
+    return json.loads(text, parse_float=Decimal, parse_int=_json_int, parse_constant=_reject_constant,
+                      object_pairs_hook=_no_duplicates)
 
 
 def parse_facts_json(text: str | bytes, *, source: str | None = None) -> dict[str, Any]:
     """Parse a JSON document of facts; numbers keep their exact decimal value."""
+    if len(text) > MAX_FACTS_BYTES:
+        unit = "bytes" if isinstance(text, bytes) else "characters"
+        raise FactsError([Problem(f"the document is larger than the limit of {MAX_FACTS_BYTES:,} {unit}",
+                                  code="F007", path="$")], source=source)
     if isinstance(text, bytes):
-        if len(text) > MAX_FACTS_BYTES:
-            raise FactsError([Problem(f"the document is {len(text)} bytes, over the limit of {MAX_FACTS_BYTES}",
-                                      code="F007", path="$")], source=source)
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise FactsError([Problem(f"not UTF-8 text (invalid byte at offset {exc.start})", code="F008",
                                       path="$")], source=source) from None
-    if len(text) > MAX_FACTS_BYTES:
-        raise FactsError([Problem(f"the document is {len(text)} characters, over the limit of {MAX_FACTS_BYTES}",
-                                  code="F007", path="$")], source=source)
-
-    def reject_constant(name: str) -> Any:
-        raise ValueError(f"{name} is not a number JSON allows")
-
-    def no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in pairs:
-            if key in out:
-                raise ValueError(f"duplicate key {key!r}: JSON would silently keep only the last")
-            out[key] = value
-        return out
-
     try:
-        data = json.loads(text, parse_float=Decimal, parse_constant=reject_constant, object_pairs_hook=no_duplicates)
+        data = load_json(text)
     except json.JSONDecodeError as exc:
         raise FactsError([Problem(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
                                   code="F001", path="$")], source=source) from None
@@ -71,43 +110,127 @@ def parse_facts_json(text: str | bytes, *, source: str | None = None) -> dict[st
 
 
 def normalise_python_facts(data: Mapping[str, Any], *, source: str | None = None) -> dict[str, Any]:
-    """Facts given as Python objects: floats become the Decimal they print as (0.1 stays 0.1); NaN and
-    infinities are refused, as in JSON text, each named by its path."""
+    """Facts given as Python objects, made what JSON text would give: floats become the Decimal they print as
+    (0.1 stays 0.1); integer keys (a year, 2023) become strings, an error when the same key is also given as
+    text; NaN and infinities (float or Decimal) and other keys are refused, each named by its path; so is
+    nesting deeper than MAX_DEPTH levels (a structure that contains itself among them) or holding more than
+    MAX_VALUES values (as a JSON document of the size limit at most could)."""
+    if not isinstance(data, Mapping):
+        raise FactsError([Problem(f"the facts must be a mapping, got {type(data).__name__}", code="F002",
+                                  path="$")], source=source)
+    try:  # the common case, plain data, in one quick walk; anything else is walked again for its paths
+        quick: dict[str, Any] = _plain(data, 1, [0])
+        return quick
+    except _NotPlain:
+        pass
+    walk = _PythonFacts()
     try:
-        converted: dict[str, Any] = _converted(dict(data))
-    except _NotANumber:
-        problems = [Problem(f"{value} is not a number JSON allows", code="F002", path=path)
-                    for path, value in _non_finite(dict(data), "$")]
-        raise FactsError(problems, source=source) from None
+        converted: dict[str, Any] = walk.converted(data, "$", 1)
+    except _TooLarge as exc:
+        raise FactsError([exc.problem], source=source) from None
+    if walk.problems:
+        raise FactsError(walk.problems[:MAX_PROBLEMS], source=source)
     return converted
 
 
-class _NotANumber(Exception):
+MAX_PROBLEMS = 100  # the problems reported about one document
+MAX_VALUES = MAX_FACTS_BYTES // 2  # a JSON document of the size limit holds fewer values ("0," is two bytes)
+
+
+_HUGE_INTEGER = 10**1000
+
+
+class _NotPlain(Exception):
     pass
 
 
-def _converted(value: Any) -> Any:
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise _NotANumber
-        return Decimal(repr(value))
-    if isinstance(value, dict):
-        return {k: _converted(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_converted(v) for v in value]
-    return value
-
-
-def _non_finite(value: Any, path: str) -> Iterator[tuple[str, float]]:
-    """Where the NaN and infinities are, by JSON path (walked only when there is one)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        yield path, value
-    elif isinstance(value, dict):
+def _plain(value: Any, level: int, seen: list[int]) -> Any:
+    """``value`` as :meth:`_PythonFacts.converted` gives it when it holds nothing to report; otherwise raise
+    _NotPlain. No paths are made, so that good facts cost little."""
+    kind = value.__class__
+    if kind is str or kind is bool or value is None or (kind is Decimal and value.is_finite()):
+        return value
+    if level > MAX_DEPTH:
+        raise _NotPlain
+    seen[0] += 1
+    if seen[0] > MAX_VALUES:
+        raise _NotPlain
+    if kind is dict:
+        out = {}
         for key, item in value.items():
-            yield from _non_finite(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _non_finite(item, f"{path}[{index}]")
+            if key.__class__ is not str:
+                raise _NotPlain
+            out[key] = _plain(item, level + 1, seen)
+        return out
+    if kind is list:
+        return [_plain(item, level + 1, seen) for item in value]
+    if kind is int and -_HUGE_INTEGER < value < _HUGE_INTEGER:
+        return value
+    if kind is float and math.isfinite(value):
+        return Decimal(repr(value))
+    raise _NotPlain
+
+
+class _TooLarge(Exception):
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+class _PythonFacts:
+    """One walk over Python facts: the problems found and the values seen so far."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        self.seen = 0
+
+    def converted(self, value: Any, path: str, level: int) -> Any:
+        """``value`` (at ``level``, the facts mapping being 1) as JSON text would give it."""
+        if level > MAX_DEPTH:
+            raise _TooLarge(Problem(f"the document is nested deeper than {MAX_DEPTH} levels", code="F007", path=path))
+        self.seen += 1
+        if self.seen > MAX_VALUES:
+            raise _TooLarge(Problem(f"the document holds more than {MAX_VALUES:,} values", code="F007", path="$"))
+        if isinstance(value, float | Decimal):
+            if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):
+                self.problems.append(Problem(f"{value} is not a number JSON allows", code="F002", path=path))
+                return None
+            return Decimal(repr(value)) if isinstance(value, float) else value
+        if isinstance(value, int) and abs(value) >= _HUGE_INTEGER:
+            return Decimal(value)  # as JSON text gives it (see _json_int): nothing formats it with str()
+        if isinstance(value, Mapping):
+            out: dict[str, Any] = {}
+            for key, item in value.items():
+                name = _key(key)
+                if name is None:
+                    self.problems.append(Problem(f"the key {_shown_key(key)} is not text: the names of fields and "
+                                                 "years are JSON strings", code="F002", path=path))
+                    continue
+                where = f"{path}.{name}"
+                if name in out:
+                    self.problems.append(Problem(f"the key {name!r} is given twice (as text and as a number)",
+                                                 code="F002", path=where))
+                    continue
+                out[name] = self.converted(item, where, level + 1)
+            return out
+        if isinstance(value, list | tuple):
+            return [self.converted(item, f"{path}[{index}]", level + 1) for index, item in enumerate(value)]
+        return value
+
+
+def _key(key: Any) -> str | None:
+    """A mapping key as JSON text has it: a string, or an integer (a year) written in decimal; None for any
+    other key."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, int) and not isinstance(key, bool) and abs(key) < 10**18:
+        return str(key)
+    return None
+
+
+def _shown_key(key: Any) -> str:
+    shown = repr(key)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
 
 
 def _depth(value: Any, limit: int) -> int:
@@ -161,7 +284,7 @@ def validate_facts(data: Mapping[str, Any], schema_name: str, *, source: str | N
         _fast_validator(schema_name, directory)(data)
     except fastjsonschema.JsonSchemaValueException as fast:
         # The compiled validator stops at the first problem; jsonschema then lists them all.
-        problems += [_problem(error) for error in validator.iter_errors(data)]
+        problems += [p for error in validator.iter_errors(data) for p in _problems(error)]
         if not problems:  # pragma: no cover - the two validators agree on our schemas (tests check both)
             problems.append(Problem(fast.message, code="F002", path="$"))
     if problems:
@@ -189,27 +312,42 @@ def _money_problems(data: Mapping[str, Any], schema: Mapping[str, Any]) -> list[
 
 
 def _too_precise(value: Decimal) -> bool:
-    try:
-        return value != value.quantize(Decimal("0.01"))
-    except InvalidOperation:  # too large to have cents (1e999999): the schema's maximum refuses it
-        return False
+    """More than two decimals (an amount over the limit is left to the schema's maximum, which names it; its
+    quantizing could overflow the decimal context)."""
+    return value.is_finite() and abs(value) <= MONEY_LIMIT and value != value.quantize(Decimal("0.01"))
 
 
 def _money_precision(path: str, value: Decimal) -> Problem:
     return Problem(f"{value} has more than two decimals; amounts are in euros and cents", code="F004", path=path)
 
 
+def _problems(error: ValidationError) -> list[Problem]:
+    """The problems of one schema error: one per unknown field, or one."""
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = list(schema_of(error).get("properties", {}))
+        return [Problem(f"unknown field {key!r}", code="F003", path=json_path([*error.absolute_path, key]),
+                        hint=suggest(key, allowed) or "see the facts schema for the fields")
+                for key in sorted(k for k in error.instance if k not in allowed)]
+    return [_problem(error)]
+
+
+def _shown(value: Any) -> str:
+    """``value`` as a message shows it: as JSON would write it, at most 80 characters."""
+    if isinstance(value, Decimal):
+        return str(value)[:80]
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 1000:
+        return f"{Decimal(value):.6E}"  # str() refuses integers of more than 4,300 digits
+    try:
+        return json.dumps(value, default=str)[:80]
+    except ValueError:  # a huge integer inside a list or an object
+        return f"a {type(value).__name__} with a number too long to show"
+
+
 def _problem(error: ValidationError) -> Problem:
     schema = schema_of(error)
     path = json_path(error.absolute_path)
     value = error.instance
-    shown = json.dumps(value, default=str)[:80]
-    if error.validator == "additionalProperties" and isinstance(value, dict):
-        allowed = list(schema.get("properties", {}))
-        extras = sorted(k for k in value if k not in allowed)
-        key = extras[0] if extras else "?"
-        return Problem(f"unknown field {key!r}", code="F003", path=json_path([*error.absolute_path, key]),
-                       hint=suggest(key, allowed) or "see the facts schema for the fields")
+    shown = _shown(value)
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
         return Problem(f"required field {missing!r} is missing", code="F005",
@@ -219,6 +357,8 @@ def _problem(error: ValidationError) -> Problem:
                        path=f"{path}.{error.instance}")
     if error.validator == "pattern" and schema.get("format") == "date":
         return Problem(f"{shown} is not a date written YYYY-MM-DD", code="F006", path=path)
+    if error.validator == "pattern" and isinstance(value, str) and _TOO_MANY_DIGITS.match(value):
+        return _over_the_limit(shown, path)
     if error.validator == "pattern":
         return Problem(f"{shown} is not an amount: write euros with a dot and at most two decimals, "
                        "e.g. \"6000.50\" (not \"6.000,50\")", code="F004", path=path)
@@ -232,10 +372,21 @@ def _problem(error: ValidationError) -> Problem:
         return Problem(f"{shown} is not a year between 1900 and 2099 (YYYY)", code="F002", path=path)
     if error.validator in ("maxItems", "maxProperties"):
         return Problem(f"too many entries: at most {error.validator_value}", code="F007", path=path)
+    if error.validator in ("maximum", "minimum") and schema.get("maximum") == MONEY_LIMIT:
+        return _over_the_limit(shown, path)
     if error.validator in ("maximum", "minimum"):
         return Problem(f"{shown} is out of range ({error.validator} {error.validator_value})", code="F007",
                        path=path)
     return Problem(error.message, code="F002", path=path)
+
+
+_TOO_MANY_DIGITS = re.compile(r"^-?\d{13,}(\.\d+)?$")
+
+
+def _over_the_limit(shown: str, path: str) -> Problem:
+    limit = f"{MONEY_LIMIT:,}".replace(",", ".")
+    return Problem(f"{shown} is over the limit of an amount: at most {limit} euros (10^12), plus or minus",
+                   code="F007", path=path)
 
 
 def to_values(data: Mapping[str, Any], law: LawVersion, *, into: dict[str, Any] | None = None) -> dict[str, Any]:

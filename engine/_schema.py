@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from ._resources import schemas_dir
@@ -34,15 +35,39 @@ def validator_for(name: str, directory: str | None = None) -> Draft202012Validat
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
-def jsonable(value: Any) -> Any:
-    """The YAML data as JSON Schema sees it: dates become ISO strings."""
+def jsonable(value: Any, *, text: Callable[[str], str] = str) -> Any:
+    """The YAML data as JSON Schema sees it: dates become ISO strings (made by ``text``)."""
     if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
+        return {k: jsonable(v, text=text) for k, v in value.items()}
     if isinstance(value, list):
-        return [jsonable(v) for v in value]
+        return [jsonable(v, text=text) for v in value]
     if isinstance(value, dt.date):
-        return value.isoformat()
+        return text(value.isoformat())
     return value
+
+
+class YamlDate(str):
+    """A YAML date (an unquoted 2024-01-01) as a ruleset schema sees it: ISO text, where the schema wants a date;
+    refused where the schema wants plain text (a label, a note's text): the engine would hold a date there."""
+
+    __slots__ = ()
+
+
+_TYPE = Draft202012Validator.VALIDATORS["type"]
+
+
+def _type_refusing_dates_as_text(validator: Any, types: Any, instance: Any, schema: dict[str, Any]) -> Any:
+    if isinstance(instance, YamlDate) and types == "string" and schema.get("format") != "date":
+        yield ValidationError(f"{str(instance)!r} is read as a date, where text is expected: write it in quotes")
+        return
+    yield from _TYPE(validator, types, instance, schema)
+
+
+@lru_cache(maxsize=8)
+def _authoring_validator(name: str) -> Any:
+    """The validator of a bundled schema of authored files (rulesets, test cases), refusing YAML dates as text."""
+    kind = validators.extend(Draft202012Validator, {"type": _type_refusing_dates_as_text})  # type: ignore[no-untyped-call]
+    return kind(load_schema(name), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def check_ruleset_schema(loaded: LoadedYaml) -> None:
@@ -54,9 +79,9 @@ def check_ruleset_schema(loaded: LoadedYaml) -> None:
 
 def schema_problems(loaded: LoadedYaml, schema_name: str) -> list[Problem]:
     """Every way ``loaded`` breaks the bundled schema ``schema_name``, located in the YAML, in line order."""
-    validator = validator_for(schema_name)
+    validator_for(schema_name)  # checks the schema itself
     problems: list[Problem] = []
-    for error in validator.iter_errors(jsonable(loaded.data)):
+    for error in _authoring_validator(schema_name).iter_errors(jsonable(loaded.data, text=YamlDate)):
         found = _problem(loaded, error)
         problems.extend(found if isinstance(found, list) else [found])
     return _dedupe(problems)
@@ -106,6 +131,8 @@ def _value_message(error: ValidationError) -> str:
         return f"{shown} has the wrong form" + (f": {schema_desc}" if schema_desc else "")
     if error.validator == "format":
         return f"{shown} is not a valid {error.validator_value}"
+    if error.validator == "type" and isinstance(value, YamlDate):
+        return str(error.message)
     if error.validator == "type":
         return f"{shown} should be of type {error.validator_value}"
     return str(error.message)

@@ -22,6 +22,9 @@ def citation_of(sources: tuple[Source, ...]) -> str:
     return "; ".join(s.citation for s in sources)
 
 
+RESULT_FORMAT_VERSION = 1  # of Result.to_dict, schemas/output/evaluate.schema.json: raised when a key changes
+
+
 def json_value(value: Any) -> Any:
     """A value as JSON carries it: money as a string, dates ISO, unknown as null."""
     if isinstance(value, Unknown):
@@ -244,6 +247,8 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "format": "regole-result",
+            "format_version": RESULT_FORMAT_VERSION,
             "family": self.family,
             "version": self.version,
             "title": self.title,

@@ -23,6 +23,7 @@ from .errors import Problem, YamlSyntaxError
 
 MAX_RULESET_BYTES = 1_000_000
 MAX_NESTING = 64
+MAX_INTEGER_DIGITS = 100  # far above any legal value, far below Python's 4,300-digit limit on reading one
 
 _ALLOWED_TAGS = {
     "tag:yaml.org,2002:str",
@@ -220,10 +221,21 @@ def _scalar(node: ScalarNode, path: Path_, out: LoadedYaml, problems: list[Probl
     if tag == "tag:yaml.org,2002:bool":
         return text.lower() in ("true", "yes", "on")
     if tag == "tag:yaml.org,2002:int":
+        digits = text.replace("_", "")
+        if len(digits) > MAX_INTEGER_DIGITS:
+            problems.append(out.problem(path, f"a whole number of {len(digits):,} digits: at most "
+                                        f"{MAX_INTEGER_DIGITS} are read", code="Y008"))
+            return None
         try:
-            return int(text.replace("_", ""), 0)
+            return int(digits, 0)
         except ValueError:
-            return int(text.replace("_", ""))
+            pass
+        try:
+            return int(digits)
+        except ValueError:  # a form YAML 1.1 calls an integer and Python does not read, e.g. 1:30 (base 60)
+            problems.append(out.problem(path, f"{text!r} is not a number regole reads: write it in decimal",
+                                        code="Y008"))
+            return None
     if tag == "tag:yaml.org,2002:float":
         try:
             value = Decimal(text.replace("_", ""))

@@ -3,7 +3,7 @@
 Exit codes (also in the README):
 
     0  evaluated (whatever the outcome: ammesso, respinto or indeterminato)
-    2  the command was misused (unknown option, missing argument)
+    2  the command was misused (unknown option, missing argument, an output path that cannot be written)
     3  the facts are wrong (not JSON, unknown field, bad money or date, ...)
     4  a ruleset or template is wrong
     5  no law version governs the date, or the forced version does not exist
@@ -25,10 +25,10 @@ from typing import TextIO
 from . import _casetests, _check, _docs
 from ._commands import register as register_comparison_commands
 from ._explain import explain
-from ._facts import MAX_FACTS_BYTES
+from ._facts import read_facts_file
 from ._run import Library, default_library, evaluate
 from ._version import __version__
-from .errors import FactsError, KernelError, Problem, RegoleError, RulesetError, VersionSelectionError
+from .errors import FactsError, KernelError, OutputPathError, RegoleError, RulesetError, VersionSelectionError
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -81,7 +81,10 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
             return int(args.handler(args, library, out, err))
         return _evaluate(args, library, out)
     except FactsError as exc:
-        print(f"regole: the facts are not valid:\n{exc}", file=err)
+        if all(p.code == "F000" for p in exc.problems):  # the file itself: missing, a folder, unreadable
+            print(f"regole: {exc}", file=err)
+        else:
+            print(f"regole: the facts are not valid:\n{exc}", file=err)
         return EXIT_FACTS
     except RulesetError as exc:
         print(f"regole: ruleset error:\n{exc}", file=err)
@@ -92,24 +95,17 @@ def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, std
     except KernelError as exc:
         print(f"regole: {exc}", file=err)
         return EXIT_KERNEL
+    except OutputPathError as exc:
+        print(f"regole: {exc}", file=err)
+        return EXIT_USAGE
     except RegoleError as exc:  # pragma: no cover - every subclass is handled above
         print(f"regole: {exc}", file=err)
         return EXIT_RULESET
 
 
 def _evaluate(args: argparse.Namespace, library: Library, out: TextIO) -> int:
-    if args.file == "-":
-        raw = sys.stdin.buffer.read(MAX_FACTS_BYTES + 1)  # the limit is enforced without reading everything
-        source = "<stdin>"
-    else:
-        path = Path(args.file)
-        try:
-            with path.open("rb") as handle:
-                raw = handle.read(MAX_FACTS_BYTES + 1)
-        except OSError as exc:
-            raise FactsError([Problem(f"cannot read the file: {exc.strerror}", code="F000", path="$")],
-                             source=args.file) from None
-        source = args.file
+    raw = read_facts_file(args.file)
+    source = "<stdin>" if args.file == "-" else args.file
     result = evaluate(raw, family=args.family, version=args.law_version, library=library, source=source)
     if args.json:
         out.write(result.to_json() + "\n")

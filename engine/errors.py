@@ -10,7 +10,8 @@ The hierarchy::
     │   └── TemplateError            an explanation template is missing or broken
     ├── FactsError                   the facts of a case are wrong (has a JSON path per problem)
     ├── VersionSelectionError        no law version governs the date, or the forced version is unknown
-    └── KernelError                  the rule kernel (durable-rules) failed for one evaluation
+    ├── KernelError                  the rule kernel (durable-rules) failed for one evaluation
+    └── OutputPathError              a file or folder a command was asked to write cannot be written
 
 Errors that describe many problems (a ruleset check, a facts document) carry them in ``problems``;
 ``str(error)`` is always a complete, human-readable message.
@@ -24,6 +25,7 @@ __all__ = [
     "ExpressionError",
     "FactsError",
     "KernelError",
+    "OutputPathError",
     "Problem",
     "RegoleError",
     "RulesetError",
@@ -71,8 +73,9 @@ class Problem:
             head = f"{self.location()}: {self.severity}[{self.code}]: {self.path}: {self.message}"
         lines = [head]
         if self.source_line is not None and self.column is not None:
-            lines.append("    " + self.source_line.rstrip("\n"))
-            lines.append("    " + " " * (self.column - 1) + "^")
+            shown, column = _window(self.source_line.rstrip("\n"), self.column)
+            lines.append("    " + shown)
+            lines.append("    " + " " * (column - 1) + "^")
         if self.hint:
             lines.append(f"    suggerimento: {self.hint}")
         return "\n".join(lines)
@@ -87,6 +90,20 @@ class Problem:
             "path": self.path,
             "hint": self.hint,
         }
+
+
+SHOWN_LINE = 160  # the most of a source line an error shows, around its column
+
+
+def _window(line: str, column: int) -> tuple[str, int]:
+    """At most SHOWN_LINE characters of ``line`` around ``column`` (1-based; "…" marks what is cut), and the
+    column within them."""
+    if len(line) <= SHOWN_LINE:
+        return line, column
+    start = max(0, min(column - 1 - SHOWN_LINE // 2, len(line) - SHOWN_LINE))
+    end = start + SHOWN_LINE
+    shown = ("…" if start else "") + line[start:end] + ("…" if end < len(line) else "")
+    return shown, column - start + (1 if start else 0)
 
 
 class RegoleError(Exception):
@@ -150,3 +167,8 @@ class VersionSelectionError(RegoleError):
 
 class KernelError(RegoleError):
     """The rule kernel failed while evaluating one case; other evaluations are unaffected."""
+
+
+class OutputPathError(RegoleError):
+    """A file or folder a command was asked to write cannot be written (a missing folder, a folder where a
+    file is expected, no permission); checked before the work starts."""

@@ -4,15 +4,19 @@ evaluator's reference values, and a stand-in for durable-rules that records what
 from __future__ import annotations
 
 import copy
+import functools
 import io
 import json
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
+from referencing import Registry, Resource
 
 from engine import LawVersion, Library, Result, evaluate
 from engine._facts import selecting_date, to_values
 from engine._network import topological
+from engine._resources import schemas_dir
 from engine._values import NOT_COMPUTED, Unknown
 from engine.cli import main
 
@@ -140,3 +144,21 @@ class RecordingDurable:
 
     def complete_and_start_action(self, handle: Any, state: Any) -> Any:
         return self._fire(self._durable.complete_and_start_action(handle, state))
+
+
+@functools.cache
+def _output_validators() -> dict[str, Draft202012Validator]:
+    """The validators of the published output schemas (schemas/output/<command>.schema.json), by command;
+    their references to one another are resolved by $id."""
+    schemas = {path.name.removesuffix(".schema.json"): json.loads(path.read_text("utf-8"))
+               for path in sorted((schemas_dir() / "output").glob("*.schema.json"))}
+    registry: Registry[Any] = Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in schemas.values())
+    return {name: Draft202012Validator(schema, registry=registry, format_checker=Draft202012Validator.FORMAT_CHECKER)
+            for name, schema in schemas.items()}
+
+
+def assert_valid_output(command: str, document: Any) -> None:
+    """``document`` (the parsed JSON a command printed) follows schemas/output/``command``.schema.json."""
+    errors = sorted(_output_validators()[command].iter_errors(document), key=lambda e: list(e.absolute_path))
+    assert not errors, [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"[:300] for e in errors[:5]]

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import cli
+from conftest import assert_valid_output, cli
 from jsonschema import Draft202012Validator
 
 from engine import load_ruleset
@@ -81,7 +81,9 @@ FIXTURES = [fixture(entry) for entry in sorted(INVALID.iterdir()) if entry.suffi
 def check_json(*paths: Path | str, extra: tuple[str, ...] = ()) -> tuple[int, dict[str, Any]]:
     code, out, err = cli("check", *map(str, paths), "--format", "json", *extra)
     assert err == ""
-    return code, json.loads(out)
+    report = json.loads(out)
+    assert_valid_output("check", report)  # every report the tests read follows the published schema
+    return code, report
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -213,8 +215,8 @@ def test_checking_one_version_still_sees_the_other_versions(tmp_path: Path) -> N
 
 
 def test_every_schema_is_a_valid_json_schema() -> None:
-    files = sorted(schemas_dir().iterdir())
-    assert {"ruleset.schema.json", "testcases.schema.json"} <= {f.name for f in files}
+    files = sorted(path for path in schemas_dir().rglob("*") if path.is_file())
+    assert {"ruleset.schema.json", "testcases.schema.json", "evaluate.schema.json"} <= {f.name for f in files}
     for path in files:
         assert path.suffix == ".json", f"{path.name}: only JSON Schemas belong in schemas/"
         Draft202012Validator.check_schema(json.loads(path.read_text(encoding="utf-8")))

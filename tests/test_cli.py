@@ -148,7 +148,7 @@ def test_missing_file_exit_3(tmp_path: Path) -> None:
     missing = tmp_path / "nessuna.json"
     code, out, err = cli("evaluate", str(missing))
     assert (code, out) == (EXIT_FACTS, "")
-    assert err == f"regole: the facts are not valid:\n{missing}: $: cannot read the file: No such file or directory\n"
+    assert err == f"regole: {missing}: $: the file does not exist\n"
 
 
 def test_date_no_version_governs_exit_5(tmp_path: Path) -> None:

@@ -458,7 +458,7 @@ def test_a_document_over_one_megabyte_is_refused(as_bytes: bool) -> None:
     unit = "bytes" if as_bytes else "characters"
     code, path, message = only(facts_error(text.encode() if as_bytes else text))
     assert (code, path) == ("F007", "$")
-    assert message == f"the document is {len(text)} {unit}, over the limit of 1000000"
+    assert message == f"the document is larger than the limit of 1,000,000 {unit}"
 
 
 def test_ten_thousand_nested_lists_are_refused_without_a_recursion_error() -> None:

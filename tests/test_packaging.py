@@ -22,6 +22,7 @@ def test_wheel_installed_elsewhere_runs_from_another_folder(tmp_path: Path) -> N
     names = zipfile.ZipFile(wheel).namelist()
     for bundled in ("engine/_bundled/rulesets/iscro/2024.yaml", "engine/_bundled/rulesets/cig-covid/2021-l178.yaml",
                     "engine/_bundled/schemas/iscro-domanda.schema.json",
+                    "engine/_bundled/schemas/output/evaluate.schema.json",
                     "engine/_bundled/explanations/it/iscro/riepilogo.j2",
                     "engine/service/static/index.html", "engine/service/static/app.js",
                     "engine/service/static/style.css", "engine/service/static/vendor/swagger-ui/swagger-ui-bundle.js",

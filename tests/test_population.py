@@ -102,7 +102,10 @@ def test_cli_writes_jsonl_and_csv_that_read_back_the_same(tmp_path: Path, librar
 def test_cli_errors() -> None:
     code, _, err = cli("population", "--family", "cassa", "--n", "1")
     assert code == 5
-    assert "no population file" in err
+    assert "unknown family 'cassa'" in err
+    code, _, err = cli("population", "--family", "iscro", "--spec", "nessuno", "--n", "1")
+    assert code == 5
+    assert "no population file 'nessuno'" in err
     code, _, err = cli("population", "--family", "iscro", "--n", "-1")
     assert code == 2  # a misused option
     assert "must not be negative" in err
