@@ -32,9 +32,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from . import _i18n
 from ._compile import LawVersion, load_ruleset
 from ._explain import Explainer
 from ._facts import selecting_date, validate_facts
+from ._i18n import gettext as _
 from ._resources import rulesets_dir, schemas_dir
 from ._run import Library, run_case
 from ._schema import jsonable, schema_problems
@@ -204,7 +206,9 @@ class CaseOutcome:
         """What went wrong: the problems that stopped the case, then expected (-) and actual (+) per field."""
         lines = [p.render() for p in self.problems]
         for d in self.differences:
-            lines += [d.field, f"  - expected: {d.expected}", f"  + actual:   {d.actual}"]
+            expected, actual = _("expected:"), _("actual:")
+            width = max(len(expected), len(actual)) + 1
+            lines += [d.field, f"  - {expected:<{width}}{d.expected}", f"  + {actual:<{width}}{d.actual}"]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -371,22 +375,28 @@ class CasesReport:
 
     def render(self, *, verbose: bool = False) -> str:
         lines: list[str] = []
+        ok, fail = _("ok"), _("FAIL")
+        width = max(len(ok), len(fail)) + 2
         for report in self.files:
             passed = sum(o.passed for o in report.outcomes)
-            lines.append(f"{report.path}: {passed}/{len(report.outcomes)} passed")
+            lines.append(_("{path}: {passed}/{total} passed").format(path=report.path, passed=passed,
+                                                                     total=len(report.outcomes)))
             lines.extend(_indent(p.render(), 2) for p in report.problems)
             for outcome in report.outcomes:
                 if outcome.passed:
                     if verbose:
-                        lines.append(f"  ok    {outcome.case.name}")
+                        lines.append("  " + ok.ljust(width) + outcome.case.name)
                     continue
-                lines.append(f"  FAIL  {outcome.case.name} ({outcome.case.file}:{outcome.case.line})")
+                where = f"{outcome.case.file}:{outcome.case.line}"
+                lines.append("  " + fail.ljust(width) + f"{outcome.case.name} ({where})")
                 lines.append(_indent(outcome.describe(), 8))
-        summary = f"{self.passed} passed, {self.failed} failed"
+        summary = ", ".join([_i18n.ngettext("{n} passed", "{n} passed", self.passed).format(n=self.passed),
+                             _i18n.ngettext("{n} failed", "{n} failed", self.failed).format(n=self.failed)])
         if self.broken_files:
-            summary += f", {self.broken_files} file{'s' if self.broken_files != 1 else ''} with errors"
+            summary += ", " + _i18n.ngettext("{n} file with errors", "{n} files with errors",
+                                             self.broken_files).format(n=_i18n.number(self.broken_files))
         if not self.files:
-            summary = "no test cases found"
+            summary = _("no test cases found")
         lines.append(summary)
         return "\n".join(lines) + "\n"
 
@@ -466,15 +476,15 @@ def run_tests(paths: Sequence[Path]) -> CasesReport:
 def add_command(commands: Any) -> None:
     """Register ``regole test`` on the CLI's subparsers."""
     test = commands.add_parser(
-        "test", help="run the YAML test cases kept beside the rulesets",
-        description="Run the YAML test cases (rulesets/<family>/tests/*.yaml) of the rulesets named (files or "
+        "test", help=_("run the YAML test cases kept beside the rulesets"),
+        description=_("Run the YAML test cases (rulesets/<family>/tests/*.yaml) of the rulesets named (files or "
                     "folders; by default every bundled family) and show, for every failed case, what was "
                     "expected and what came out. Exit status: 0 all passed, 1 a case failed or a file is "
-                    "broken, 2 misuse.")
+                    "broken, 2 misuse."))
     test.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                      help="a case file, a family folder (rulesets/iscro) or a folder of families")
-    test.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
-    test.add_argument("-v", "--verbose", action="store_true", help="list the cases that passed too")
+                      help=_("a case file, a family folder (rulesets/iscro) or a folder of families"))
+    test.add_argument("--format", choices=("text", "json"), default="text", help=_("output format (default: text)"))
+    test.add_argument("-v", "--verbose", action="store_true", help=_("list the cases that passed too"))
     test.set_defaults(handler=run_command)
 
 
@@ -484,7 +494,8 @@ def requested_paths(args: Any, command: str, err: Any) -> list[Path] | None:
     paths: list[Path] = list(args.paths) or [args.rulesets or rulesets_dir()]
     missing = [p for p in paths if not p.exists()]
     if missing:
-        print(f"regole {command}: no such file or folder: {', '.join(map(str, missing))}", file=err)
+        print(_("regole {command}: no such file or folder: {paths}").format(
+            command=command, paths=", ".join(map(str, missing))), file=err)
         return None
     return paths
 
@@ -495,7 +506,8 @@ def run_command(args: Any, library: Any, out: Any, err: Any) -> int:
         return 2
     report = run_tests(paths)
     if not report.files:
-        print(f"regole test: no test cases (tests/*.yaml) found in {', '.join(map(str, paths))}", file=err)
+        print(_("regole test: no test cases (tests/*.yaml) found in {paths}").format(
+            paths=", ".join(map(str, paths))), file=err)
         return 2
     if args.format == "json":
         out.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")

@@ -40,6 +40,7 @@ from jinja2 import TemplateSyntaxError
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from . import _i18n
 from ._casetests import (
     CASES_FOLDER,
     CaseFile,
@@ -63,6 +64,7 @@ from ._check_templates import (
 from ._compile import LawVersion, compile_loaded
 from ._explain import Explainer
 from ._expr import Arith, Expr, ParseError, Ref, children, parse_expression
+from ._i18n import gettext as _
 from ._resources import rulesets_dir
 from ._schema import check_ruleset_schema
 from ._suggest import suggest
@@ -96,15 +98,20 @@ class CheckReport:
         return tuple(p for p in self.problems if p.severity == "warning")
 
     def summary(self) -> str:
-        checked = (f"{_count(self.rulesets, 'ruleset')}, {_count(self.templates, 'template')}, "
-                   f"{_count(self.case_files, 'test file')} ({_count(self.cases, 'case')})")
+        ngettext, n = _i18n.ngettext, _i18n.number
+        checked = ", ".join([ngettext("{n} ruleset", "{n} rulesets", self.rulesets).format(n=n(self.rulesets)),
+                             ngettext("{n} template", "{n} templates", self.templates).format(n=n(self.templates)),
+                             ngettext("{n} test file", "{n} test files", self.case_files).format(n=n(self.case_files))])
+        checked += " (" + ngettext("{n} case", "{n} cases", self.cases).format(n=n(self.cases)) + ")"
         if not self.problems:
-            return f"checked {checked}: no problems"
-        return f"checked {checked}: {_count(len(self.errors), 'error')}, {_count(len(self.warnings), 'warning')}"
+            return _("checked {what}: no problems").format(what=checked)
+        found = ", ".join([ngettext("{n} error", "{n} errors", len(self.errors)).format(n=n(len(self.errors))),
+                           ngettext("{n} warning", "{n} warnings", len(self.warnings)).format(n=n(len(self.warnings)))])
+        return _("checked {what}: {found}").format(what=checked, found=found)
 
     def render(self) -> str:
         parts = [p.render() for p in self.problems]
-        parts.extend(f"note: {note}" for note in self.notes)
+        parts.extend(_("note: {note}").format(note=note) for note in self.notes)
         parts.append(self.summary())
         return "\n\n".join(parts[:-1]) + ("\n\n" if len(parts) > 1 else "") + parts[-1] + "\n"
 
@@ -117,10 +124,6 @@ class CheckReport:
                         "cases": self.cases},
             "notes": list(self.notes),
         }
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 class _Collector:
@@ -264,8 +267,8 @@ class _FolderCheck:
         root = self.folder.templates_root(family)
         mentioned: set[str] | None = None
         if root is None:
-            self.notes.append(f"{family}: no explanations/it/{family} folder found above "
-                              f"{display_path(self.folder.path)}; its templates were not checked")
+            self.notes.append(_("{family}: no explanations/it/{family} folder found above {path}; its templates were "
+                                "not checked").format(family=family, path=display_path(self.folder.path)))
         elif laws:
             mentioned = self._templates(root, family, members, laws)
         all_compiled = len(laws) == len(members)
@@ -600,14 +603,14 @@ def _version_problems(family: str, members: list[_Ruleset]) -> Iterator[Problem]
 def add_command(commands: Any) -> None:
     """Register ``regole check`` on the CLI's subparsers."""
     check = commands.add_parser(
-        "check", help="check rulesets, their test cases and templates; report every problem",
-        description="Check rulesets (files or folders; by default every bundled one) with their folders' YAML "
+        "check", help=_("check rulesets, their test cases and templates; report every problem"),
+        description=_("Check rulesets (files or folders; by default every bundled one) with their folders' YAML "
                     "test cases and explanation templates, and report every problem found, most useful first. "
-                    "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 misuse.")
+                    "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 misuse."))
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                       help="a ruleset file, a family folder (rulesets/iscro) or a folder of families")
-    check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
-    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+                       help=_("a ruleset file, a family folder (rulesets/iscro) or a folder of families"))
+    check.add_argument("--format", choices=("text", "json"), default="text", help=_("output format (default: text)"))
+    check.add_argument("--strict", action="store_true", help=_("exit 1 on warnings too"))
     check.set_defaults(handler=run_command)
 
 

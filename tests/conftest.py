@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -140,3 +141,12 @@ class RecordingDurable:
 
     def complete_and_start_action(self, handle: Any, state: Any) -> Any:
         return self._fire(self._durable.complete_and_start_action(handle, state))
+
+
+@pytest.fixture(scope="module")
+def english() -> Iterator[None]:
+    """Reports in English (``REGOLE_LANG=en``) for a module whose tests read the English wording; the Italian
+    default is what tests/test_golden.py and tests/test_i18n.py check."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REGOLE_LANG", "en")
+        yield

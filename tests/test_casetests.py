@@ -48,7 +48,7 @@ BASE = """\
 
 
 def test_the_bundled_cases_pass() -> None:
-    code, out, err = cli("test")
+    code, out, err = cli("test", "--lang", "en")
     assert (code, err) == (0, "")
     assert re.search(r"^\d+ passed, 0 failed$", out, flags=re.MULTILINE), out
     assert "rulesets/iscro/tests/iscro-2024.yaml: " in out
@@ -65,7 +65,7 @@ def test_a_failed_case_shows_expected_and_actual_for_every_field(tmp_path: Path)
     missing_facts: []
     values: {sogla_calo: "3850.00"}
 """)
-    code, out, err = cli("test", str(folder))
+    code, out, err = cli("test", str(folder), "--lang", "en")
     assert (code, err) == (1, "")
     assert "casi.yaml: 1/2 passed" in out
     assert re.search(r"  FAIL  sbagliato \(.*casi\.yaml:19\)", out)
@@ -106,7 +106,7 @@ def test_misuse(tmp_path: Path) -> None:
     assert cli("test", str(tmp_path / "nowhere"))[0] == 2
     code, _, err = cli("test", str(tmp_path))
     assert code == 2
-    assert "no test cases" in err
+    assert "nessun caso di prova" in err
 
 
 def test_extends_replaces_top_level_facts_and_null_removes_one(tmp_path: Path) -> None:

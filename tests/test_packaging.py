@@ -22,7 +22,8 @@ def test_wheel_installed_elsewhere_runs_from_another_folder(tmp_path: Path) -> N
     names = zipfile.ZipFile(wheel).namelist()
     for bundled in ("engine/_bundled/rulesets/iscro/2024.yaml", "engine/_bundled/rulesets/cig-covid/2021-l178.yaml",
                     "engine/_bundled/schemas/iscro-domanda.schema.json",
-                    "engine/_bundled/explanations/it/iscro/riepilogo.j2"):
+                    "engine/_bundled/explanations/it/iscro/riepilogo.j2",
+                    "engine/locale/it/LC_MESSAGES/regole.mo", "engine/locale/en/LC_MESSAGES/regole.mo"):
         assert bundled in names
     site = tmp_path / "site"
     installed = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),
@@ -31,7 +32,7 @@ def test_wheel_installed_elsewhere_runs_from_another_folder(tmp_path: Path) -> N
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     script = ("import engine, sys; from engine.cli import main; print(engine.__file__); "
-              "sys.exit(main(['evaluate', sys.argv[1]]))")
+              "code = main(['evaluate', sys.argv[1]]); main(['--lang', 'en', 'rulesets']); sys.exit(code)")
     env = {**os.environ, "PYTHONPATH": str(site)}
     run = subprocess.run([sys.executable, "-c", script, str(ROOT / "examples" / "iscro-2024-ammessa.json")],
                          cwd=elsewhere, env=env, capture_output=True, text=True, check=False)
@@ -39,3 +40,4 @@ def test_wheel_installed_elsewhere_runs_from_another_folder(tmp_path: Path) -> N
     first_line, *explanation = run.stdout.splitlines()
     assert first_line.startswith(str(site))  # the installed copy, not the source folder
     assert "Esito: AMMESSA. Importo mensile 687,50 €" in "\n".join(explanation)
+    assert "(selected by: data_domanda)" in run.stdout  # the compiled English catalog is in the wheel
