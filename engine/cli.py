@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import _casetests, _check, _docs, _i18n
+from . import _casetests, _check, _docs, _facts_template, _i18n
 from ._commands import register as register_comparison_commands
 from ._explain import explain
 from ._facts import MAX_FACTS_BYTES
@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("rulesets", help=_("list the families and law versions with the periods they govern"))
     register_comparison_commands(commands)  # diff, compare, impact, population
-    for toolkit in (_check, _casetests, _docs):  # check, test, docs: the authoring toolkit
+    for toolkit in (_check, _casetests, _docs, _facts_template):  # check, test, docs, facts-template
         toolkit.add_command(commands)
     lang_help = _("the language of messages and reports: it (default) or en; also REGOLE_LANG")
     for command_parser in (parser, *commands.choices.values()):  # --lang before or after the command
