@@ -202,7 +202,8 @@ class _Builder:
         self.loaded = loaded
         self.data: dict[str, Any] = loaded.data
         self.problems: list[Problem] = []
-        self.kinds: dict[str, str] = {}  # the top-level facts built so far
+        self.kinds: dict[str, str] = {}  # the facts built so far (a list's fields as "list.field")
+        self.item: str | None = None  # the list whose item fields are being built
 
     def build(self) -> PopulationSpec:
         facts = []
@@ -251,7 +252,8 @@ class _Builder:
             if kind == "money":
                 return lambda rng, context: _money(number(rng))
             places = Decimal(1).scaleb(-int(spec.get("decimals", 2)))
-            return lambda rng, context: f"{Decimal(repr(number(rng))).quantize(places, ROUND_HALF_UP)}"
+            # a JSON number, as a facts schema's "number" wants (money is a string; a number was one too)
+            return lambda rng, context: float(Decimal(repr(number(rng))).quantize(places, ROUND_HALF_UP))
         if kind == "choice":
             pick = _weighted([(text, float(w)) for text, w in spec["values"].items()])
             return lambda rng, context: pick(rng)
@@ -261,6 +263,8 @@ class _Builder:
 
     def _date(self, name: str, spec: dict[str, Any], path: Path_) -> Draw:
         base = spec.get("relative_to")
+        if base is not None and self.item is not None and f"{self.item}.{base}" in self.kinds:
+            base = f"{self.item}.{base}"  # an earlier field of the same list item (a period's end after its start)
         options: list[tuple[tuple[str, Any, Any], float]] = []
         for i, item in enumerate(spec["ranges"]):
             where = (*path, "ranges", i)
@@ -367,16 +371,22 @@ class _Builder:
             lengths.append((int(text), float(weight)))
         pick = _weighted(lengths)
         fields = []
+        self.item = name
         for field, fspec in spec["fields"].items():
             if fspec["kind"] in ("list", "money_by_year"):
                 self.problems.append(self.loaded.problem((*path, "fields", field, "kind"),
                                                          "list items hold plain values only", code="G004"))
                 continue
             fields.append((field, self._fact(f"{name}.{field}", fspec, (*path, "fields", field)).draw))
+            self.kinds[f"{name}.{field}"] = fspec["kind"]
+        self.item = None
+        scoped = [f"{name}.{field}" for field, _draw in fields]
 
         def draw(rng: random.Random, context: Context) -> Any:
             items = []
             for _ in range(pick(rng)):
+                for key in scoped:  # an item's fields are relative to the same item's, never the last one's
+                    context.pop(key, None)
                 item = {}
                 for field, field_draw in fields:
                     value = field_draw(rng, context)
