@@ -130,7 +130,8 @@ def _pairs(change: Change) -> list[_Pair]:
         if change.status in ("added", "removed") and (f.name in ("label", "title") or (f.name == "optional"
                                                                               and "false" in f.old + f.new)):
             continue  # the label is in the heading; "not optional" is the rule
-        pairs.append(_Pair(_aspect(f.name), f.old, f.new))
+        shown = _dates if f.name in ("date", "valid_from", "valid_to") else tuple
+        pairs.append(_Pair(_aspect(f.name), shown(f.old), shown(f.new)))
     return pairs
 
 
@@ -332,7 +333,7 @@ def _html(diff: VersionDiff) -> str:
         if not changes:
             continue
         counts = diff.counts(section)
-        out.append(f'<h2 id="{section}">{e(SECTION_TITLES[section])} '
+        out.append(f'<h2 id="{section}">{e(_(SECTION_TITLES[section]))} '
                    f"({e(_counts(counts))})</h2>")
         out.append(f"<table><tr><th></th><th>{e(_('item'))}</th><th>{e(_('old'))}</th><th>{e(_('new'))}</th></tr>")
         for change in changes:

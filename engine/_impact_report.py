@@ -121,10 +121,11 @@ def _svg(width: int, height: int, body: list[str], label: str) -> str:
 
 
 def _legend(x: int, y: int, impact: Impact) -> list[str]:
+    second = x + max(130, 18 + 7 * len(impact.a_law.key) + 20)  # after the first key, however long
     return [f'<rect x="{x}" y="{y - 10}" width="12" height="12" fill="{A_COLOUR}"/>',
             f'<text x="{x + 18}" y="{y}">{_e(impact.a_law.key)}</text>',
-            f'<rect x="{x + 130}" y="{y - 10}" width="12" height="12" fill="{B_COLOUR}"/>',
-            f'<text x="{x + 148}" y="{y}">{_e(impact.b_law.key)}</text>']
+            f'<rect x="{second}" y="{y - 10}" width="12" height="12" fill="{B_COLOUR}"/>',
+            f'<text x="{second + 18}" y="{y}">{_e(impact.b_law.key)}</text>']
 
 
 def _grouped_bars(groups: list[tuple[str, int, int]], impact: Impact, label: str, *, label_width: int = 110
