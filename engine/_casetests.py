@@ -147,20 +147,21 @@ def load_case_file(path: Path) -> CaseFile:
     for index, raw in enumerate(loaded.data):
         name = raw["name"]
         if name in by_name:
-            problems.append(loaded.problem((index, "name"), f"the case name {name!r} is already used on line "
-                                           f"{by_name[name].line}", code="K001", hint="give every case its own name"))
+            problems.append(loaded.problem((index, "name"), _("the case name {name!r} is already used on line {line}")
+                                           .format(name=name, line=by_name[name].line), code="K001",
+                                           hint=_("give every case its own name")))
         facts: dict[str, Any] = {}
         if "extends" in raw:
             parent = by_name.get(raw["extends"])
             if parent is None:
-                problems.append(loaded.problem((index, "extends"), f"no case above is named {raw['extends']!r}",
-                                               code="K002", hint=suggest(raw["extends"], by_name)
-                                               or "a case can extend only a case written above it"))
+                problems.append(loaded.problem((index, "extends"), _("no case above is named {name!r}").format(
+                                               name=raw["extends"]), code="K002", hint=suggest(raw["extends"], by_name)
+                                               or _("a case can extend only a case written above it")))
             else:
                 facts = dict(parent.facts)
         elif "facts" not in raw:
-            problems.append(loaded.problem((index,), "missing required key 'facts'", code="S003", key=True,
-                                           hint="give the facts, or start from a case above with 'extends: <name>'"))
+            problems.append(loaded.problem((index,), _("missing required key 'facts'"), code="S003", key=True,
+                                           hint=_("give the facts, or start from a case above with 'extends: <name>'")))
         for key, value in jsonable(raw.get("facts") or {}).items():
             if value is None:
                 facts.pop(key, None)
@@ -247,8 +248,8 @@ class CaseRunner:
             result = run_case(law, case.facts, day, forced=case.law_version is not None)
         except (VersionSelectionError, KernelError) as exc:
             where: Path_ = (case.index, "law_version") if case.law_version else (case.index, "facts")
-            return CaseOutcome(case, problems=(loaded.problem(where, f"the case cannot be evaluated: {exc}",
-                                                              code="K003"),))
+            cannot = _("the case cannot be evaluated: {error}").format(error=exc)
+            return CaseOutcome(case, problems=(loaded.problem(where, cannot, code="K003"),))
         explanation: str | None = None
         error: Exception | None = None
         if self.explainer is not None:
@@ -275,8 +276,8 @@ def _fact_problem(loaded: LoadedYaml, case: YamlCase, problem: Problem) -> Probl
 
 def _show(value: Any) -> str:
     if isinstance(value, NotComputed):
-        return "null (not computed: the case is not admitted, and this law version works out its computations " \
-               "for an admitted case only)"
+        return _("null (not computed: the case is not admitted, and this law version works out its computations "
+                 "for an admitted case only)")
     return json.dumps(json_value(value), ensure_ascii=False, default=str)
 
 
@@ -303,15 +304,15 @@ def compare(expected: dict[str, Any], result: Result, explanation: str | None, e
         out.append(Difference("decision", _show(expected["decision"]), _show(result.decision)))
     for name, want in (expected.get("outputs") or {}).items():
         if name not in result.outputs:
-            out.append(Difference(f"outputs.{name}", _show(want),
-                                  f"no such output (the outputs are {', '.join(result.outputs)})"))
+            absent = _("no such output (the outputs are {names})").format(names=", ".join(result.outputs))
+            out.append(Difference(f"outputs.{name}", _show(want), absent))
         elif not same_value(want, result.outputs[name]):
             out.append(Difference(f"outputs.{name}", _show(want), _show(result.outputs[name])))
     known = {*result.facts, *result.parameters, *result.values}
     for name, want in (expected.get("values") or {}).items():
         if name not in known:
             out.append(Difference(f"values.{name}", _show(want),
-                                  f"no such value in the trace{_hint(suggest(name, known))}"))
+                                  _("no such value in the trace") + _hint(suggest(name, known))))
         elif not same_value(want, result.value(name)):
             out.append(Difference(f"values.{name}", _show(want), _show(result.value(name))))
     if "not_satisfied" in expected:
@@ -323,15 +324,16 @@ def compare(expected: dict[str, Any], result: Result, explanation: str | None, e
                               _show(sorted(result.missing_facts))))
     phrases = expected.get("explanation_contains") or []
     if phrases and explanation is None:
-        why = (f"the explanation failed: {explain_error}" if explain_error is not None
-               else "no explanation templates were found" if not explained else "no explanation")
+        why = (_("the explanation failed: {error}").format(error=explain_error) if explain_error is not None
+               else _("no explanation templates were found") if not explained else _("no explanation"))
         out.append(Difference("explanation", _show(phrases), why))
     elif explanation is not None:
         lines = explanation.splitlines()
         for phrase in phrases:
             if phrase not in explanation:
                 closest = difflib.get_close_matches(phrase, lines, n=1, cutoff=0.0)
-                shown = f"not in the explanation; closest line: {closest[0]!r}" if closest else "not in the explanation"
+                shown = (_("not in the explanation; closest line: {line!r}").format(line=closest[0]) if closest
+                         else _("not in the explanation"))
                 out.append(Difference("explanation_contains", _show(phrase), shown))
     return out
 
@@ -457,7 +459,7 @@ def run_tests(paths: Sequence[Path]) -> CasesReport:
             file_report = FileReport(display_path(case_path))
             report.files.append(file_report)
             if runner is None:
-                file_report.problems.extend(broken or [Problem("no ruleset found beside the tests folder",
+                file_report.problems.extend(broken or [Problem(_("no ruleset found beside the tests folder"),
                                                                code="K003", file=file_report.path)])
                 continue
             try:

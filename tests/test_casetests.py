@@ -9,10 +9,13 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import cli
 
 from engine._casetests import load_case_file, same_value
 from engine._resources import rulesets_dir
+
+pytestmark = pytest.mark.usefixtures("english")  # these tests read the English wording
 
 
 def family_copy(tmp_path: Path, cases: str) -> Path:
@@ -106,7 +109,7 @@ def test_misuse(tmp_path: Path) -> None:
     assert cli("test", str(tmp_path / "nowhere"))[0] == 2
     code, _, err = cli("test", str(tmp_path))
     assert code == 2
-    assert "nessun caso di prova" in err
+    assert "no test cases" in err
 
 
 def test_extends_replaces_top_level_facts_and_null_removes_one(tmp_path: Path) -> None:

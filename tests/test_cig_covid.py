@@ -141,7 +141,7 @@ def test_version_is_selected_by_the_suspension_start(start: str, version: str) -
 
 @pytest.mark.parametrize("start", ["2020-12-31", "2022-01-01"])
 def test_no_version_before_2021_or_after_2021(start: str) -> None:
-    with pytest.raises(VersionSelectionError, match="no version of cig-covid governs"):
+    with pytest.raises(VersionSelectionError, match="nessuna versione di cig-covid regola"):
         run(case(BASE_L178, data_inizio_sospensione=start))
 
 

@@ -155,21 +155,21 @@ def test_date_no_version_governs_exit_5(tmp_path: Path) -> None:
     path = facts_file(tmp_path, {"data_domanda": "2020-05-01"})
     code, out, err = cli("evaluate", str(path))
     assert (code, out) == (EXIT_VERSION, "")
-    assert err.startswith("regole: no version of iscro governs 2020-05-01 (")
-    assert "2021: 2021-01-01 – 2023-12-31" in err
+    assert err.startswith("regole: nessuna versione di iscro regola la data 1 mag 2020 (")
+    assert "2021: 1 gen 2021 – 31 dic 2023" in err
     assert "Traceback" not in err
 
 
 def test_unknown_forced_version_exit_5() -> None:
     code, out, err = cli("evaluate", str(EXAMPLE), "--law-version", "1999")
     assert (code, out) == (EXIT_VERSION, "")
-    assert err == "regole: iscro has no version '1999'; known: 2021, 2024\n"
+    assert err == "regole: iscro non ha la versione '1999'; note: 2021, 2024\n"
 
 
 def test_unknown_family_exit_5() -> None:
     code, _, err = cli("evaluate", str(EXAMPLE), "--family", "cig")
     assert code == EXIT_VERSION
-    assert err == "regole: unknown family 'cig'; known: cig-covid, iscro\n"
+    assert err == "regole: misura sconosciuta 'cig'; note: cig-covid, iscro\n"
 
 
 def test_unknown_option_exit_2() -> None:
