@@ -64,6 +64,7 @@ from ._check_templates import (
 from ._compile import LawVersion, compile_loaded
 from ._explain import Explainer
 from ._expr import Arith, Expr, ParseError, Ref, children, parse_expression
+from ._i18n import N_
 from ._i18n import gettext as _
 from ._resources import rulesets_dir
 from ._schema import check_ruleset_schema
@@ -251,10 +252,12 @@ class _FolderCheck:
         folder = self.folder.schemas_dir(name)
         problem = None
         if folder is None:
-            problem = (f"facts schema {name!r} not found in a schemas/ folder above the ruleset, nor among the "
-                       "bundled ones")
+            problem = _("facts schema {name!r} not found in a schemas/ folder above the ruleset, nor among the "
+                        "bundled ones").format(name=name)
         else:
-            problem = _schema_file_problem(folder / name)
+            error = _schema_file_error(folder / name)
+            if error is not None:
+                problem = _("facts schema {name!r} is not a valid JSON Schema: {error}").format(name=name, error=error)
         if problem is not None:
             if ruleset.checked:
                 self.collector.add(ruleset.loaded.problem(("facts_schema",), problem, code="S005"))
@@ -309,13 +312,16 @@ class _FolderCheck:
             for variable, name, line in lookups(tree):
                 allowed = values if variable == VALUES else parameters
                 if name not in allowed:
-                    kind = "value" if variable == VALUES else "parameter"
-                    where = (f"version {owner.version} has no {kind}" if owner
-                             else f"no version of {family} has a {kind}")
+                    if variable == VALUES:
+                        where = (_("version {version} has no value named {name!r}") if owner
+                                 else _("no version of {family} has a value named {name!r}"))
+                    else:
+                        where = (_("version {version} has no parameter named {name!r}") if owner
+                                 else _("no version of {family} has a parameter named {name!r}"))
+                    where = where.format(version=owner.version if owner else "", family=family, name=name)
                     self.template_lines.add((shown, line))
                     self.collector.add(template_problem(shown, source, line, f"{variable}.{name}", name,
-                                                         f"{variable}.{name}: {where} named {name!r}",
-                                                         suggest(name, allowed)))
+                                                         f"{variable}.{name}: {where}", suggest(name, allowed)))
         for ruleset in members:
             if ruleset.checked and ruleset.law is not None and ruleset.loaded is not None:
                 for problem in missing_templates(ruleset.law, ruleset.loaded, root):
@@ -350,16 +356,18 @@ class _FolderCheck:
                 broken = broken or not complete
         for same in self.rendered.values():  # one problem per template spot, however many cases hit it
             first = same[0]
-            more = f" (and {len(same) - 1} more case{'s' if len(same) > 2 else ''})" if len(same) > 1 else ""
+            more = (" " + _i18n.ngettext("(and {n} more case)", "(and {n} more cases)", len(same) - 1).format(
+                n=len(same) - 1)) if len(same) > 1 else ""
             self.collector.add(dataclasses.replace(first, message=first.message + more))
         if root is not None and runner is not None and not broken:
             for ruleset in members:
                 law = ruleset.law
                 if ruleset.checked and law is not None and ruleset.loaded is not None and law.version not in selected:
                     self.collector.add(ruleset.loaded.problem(
-                        ("version",), f"no test case is decided under version {law.version}: its rules are not "
-                        "tested and its templates were not rendered", code="W002",
-                        hint=f"add cases to {display_path(self.folder.path / 'tests')}/*.yaml"))
+                        ("version",), _("no test case is decided under version {version}: its rules are not "
+                                        "tested and its templates were not rendered").format(version=law.version),
+                        code="W002", hint=_("add cases to {path}/*.yaml").format(
+                            path=display_path(self.folder.path / "tests"))))
 
     def _run_cases(self, runner: CaseRunner, case_file: CaseFile, root: Path | None) -> tuple[set[str], bool]:
         """The versions the cases were decided under, and whether every case could be evaluated."""
@@ -406,12 +414,12 @@ def _load(path: Path, *, checked: bool) -> _Ruleset:
 
 
 @lru_cache(maxsize=64)
-def _schema_file_problem(path: Path) -> str | None:
-    """Why the JSON Schema file at ``path`` cannot be used, or None."""
+def _schema_file_error(path: Path) -> str | None:
+    """Why the JSON Schema file at ``path`` cannot be used (the validator's words), or None."""
     try:
         Draft202012Validator.check_schema(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, SchemaError) as exc:
-        return f"facts schema {path.name!r} is not a valid JSON Schema: {str(exc).splitlines()[0]}"
+        return str(exc).splitlines()[0]
     return None
 
 
@@ -484,16 +492,18 @@ def _percentage_problems(loaded: LoadedYaml, name: str, spec: dict[str, Any], fa
         if 0 <= number <= 1:
             continue
         shown = f"{number.normalize():f}"
-        why = "is a percentage" if percentage else "multiplies other values"
-        hint = "percentages are fractions between 0 and 1"
+        message = (_("{name} is a percentage, but this value is {value}: percentages are written as fractions "
+                     "between 0 and 1") if percentage else
+                   _("{name} multiplies other values, but this value is {value}: percentages are written as "
+                     "fractions between 0 and 1"))
+        hint = _("percentages are fractions between 0 and 1")
         if 1 < number <= 100:
             fraction = number / 100
             exact = fraction == fraction.quantize(Decimal("0.01"))
             written = f"{fraction:.2f}" if exact else f"{fraction.normalize():f}"
-            hint = f"write {written} or {shown}%"
-        yield loaded.problem(("parameters", name, "values", index, "value"),
-                             f"{name} {why}, but this value is {shown}: percentages are written as fractions "
-                             "between 0 and 1", code="P003", hint=hint)
+            hint = _("write {fraction} or {percent}%").format(fraction=written, percent=shown)
+        yield loaded.problem(("parameters", name, "values", index, "value"), message.format(name=name, value=shown),
+                             code="P003", hint=hint)
 
 
 def _coverage_problems(loaded: LoadedYaml, name: str, values: list[dict[str, Any]], starts: dt.date,
@@ -507,29 +517,35 @@ def _coverage_problems(loaded: LoadedYaml, name: str, values: list[dict[str, Any
         return  # P001, from the compiler
     path = ("parameters", name, "values")
     for index in range(len(spans) - 1):
-        (_, end), (next_start, _) = spans[index], spans[index + 1]
+        (_start, end), (next_start, _next_end) = spans[index], spans[index + 1]
         if end is None or next_start is None:
             continue
         if end >= next_start:
-            yield loaded.problem((*path, index, "to"), f"{name}: this value runs to {end}, but the next one starts "
-                                 f"on {next_start}: both would apply from {next_start} to {end}", code="P004",
-                                 hint=f"end it on {next_start - _DAY}")
+            yield loaded.problem((*path, index, "to"), _("{name}: this value runs to {end}, but the next one starts "
+                                                         "on {start}: both would apply from {start} to {end}").format(
+                                 name=name, end=end, start=next_start), code="P004",
+                                 hint=_("end it on {day}").format(day=next_start - _DAY))
         elif end + _DAY < next_start:
-            yield loaded.problem((*path, index, "to"), f"{name}: this value ends on {end} and the next one starts on "
-                                 f"{next_start}: no value applies from {end + _DAY} to {next_start - _DAY}",
-                                 code="P004", hint=f"end it on {next_start - _DAY}, or start the next value on "
-                                 f"{end + _DAY}")
+            yield loaded.problem((*path, index, "to"), _("{name}: this value ends on {end} and the next one starts "
+                                                         "on {start}: no value applies from {first} to {last}").format(
+                                 name=name, end=end, start=next_start, first=end + _DAY, last=next_start - _DAY),
+                                 code="P004", hint=_("end it on {day}, or start the next value on {next}").format(
+                                     day=next_start - _DAY, next=end + _DAY))
     first, last_end = froms[0], spans[-1][1]
-    period = f"{starts} – {ends}" if ends else f"from {starts}, with no end date"
+    period = f"{starts} – {ends}" if ends else _("from {day}, with no end date").format(day=starts)
     if first > starts:
         until = min(first - _DAY, ends) if ends else first - _DAY
-        yield loaded.problem((*path, 0, "from"), f"{name} has no value from {starts} to {until}, a part of the period "
-                             f"this version governs ({period})", code="P005", hint=f"start the first value on {starts}")
+        yield loaded.problem((*path, 0, "from"), _("{name} has no value from {start} to {until}, a part of the period "
+                                                  "this version governs ({period})").format(
+                             name=name, start=starts, until=until, period=period), code="P005",
+                             hint=_("start the first value on {day}").format(day=starts))
     if last_end is not None and (ends is None or last_end < ends):
-        governs = f"until {ends}" if ends else "with no end date"
-        yield loaded.problem((*path, len(spans) - 1, "to"), f"{name} has no value after {last_end}, but this version "
-                             f"governs {governs}", code="P005",
-                             hint=f"remove 'to' from the last value, or add a value from {last_end + _DAY}")
+        governs = _("until {day}").format(day=ends) if ends else _("with no end date")
+        yield loaded.problem((*path, len(spans) - 1, "to"), _("{name} has no value after {day}, but this version "
+                                                              "governs {governs}").format(
+                             name=name, day=last_end, governs=governs), code="P005",
+                             hint=_("remove 'to' from the last value, or add a value from {day}").format(
+                                 day=last_end + _DAY))
 
 
 def _value_names(law: LawVersion) -> set[str]:
@@ -540,12 +556,13 @@ def _unused(law: LawVersion, loaded: LoadedYaml, mentioned: set[str] | None) -> 
     """W001: facts and parameters that no rule reads and no template mentions."""
     read = {law.selected_by}.union(*(node.reads for node in law.nodes()))
     for section, names in (("facts", law.facts), ("parameters", law.parameters)):
-        kind = "fact" if section == "facts" else "parameter"
+        kind = N_("fact") if section == "facts" else N_("parameter")
         for name in names:
             if name not in read and (mentioned is None or name not in mentioned):
-                by = "no rule and no template" if mentioned is not None else "no rule"
-                yield loaded.problem((section, name), f"{kind} {name!r} is read by {by}", code="W001", key=True,
-                                     hint="remove it, or use it in a condition or a formula")
+                unused = (_("{kind} {name!r} is read by no rule and no template") if mentioned is not None
+                          else _("{kind} {name!r} is read by no rule"))
+                yield loaded.problem((section, name), unused.format(kind=_(kind), name=name), code="W001", key=True,
+                                     hint=_("remove it, or use it in a condition or a formula"))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -562,8 +579,9 @@ def _version_problems(family: str, members: list[_Ruleset]) -> Iterator[Problem]
             continue
         version = str(data["version"])
         if version in names:
-            yield loaded.problem(("version",), f"version {version!r} of {family} is also defined in "
-                                 f"{names[version].path}", code="V003", hint="give each version its own name")
+            yield loaded.problem(("version",), _("version {version!r} of {family} is also defined in {path}").format(
+                                 version=version, family=family, path=names[version].path), code="V003",
+                                 hint=_("give each version its own name"))
         names.setdefault(version, ruleset)
         start, end = _as_date(data["period"]["valid_from"]), _as_date(data["period"].get("valid_to"))
         if start is not None:
@@ -571,27 +589,32 @@ def _version_problems(family: str, members: list[_Ruleset]) -> Iterator[Problem]
     periods.sort(key=lambda p: (p[0], p[2]))
     latest: tuple[dt.date, dt.date | None, str, bool, _Ruleset] | None = None
     for current in periods:
-        start, end, version, _, ruleset = current
+        start, end, version, _gap, ruleset = current
         if latest is not None:
             before_end, before_version, gap_after, before = latest[1], latest[2], latest[3], latest[4]
             assert ruleset.loaded is not None
             assert before.loaded is not None
             if before_end is None or before_end >= start:
                 overlap_end = min((d for d in (before_end, end) if d is not None), default=None)
-                until = f"until {before_end}" if before_end else "with no end date (valid_to)"
-                both = f"from {start} to {overlap_end}" if overlap_end else f"from {start} on"
+                until = _("until {day}").format(day=before_end) if before_end else _("with no end date (valid_to)")
+                both = (_("from {start} to {end}").format(start=start, end=overlap_end) if overlap_end
+                        else _("from {start} on").format(start=start))
                 yield ruleset.loaded.problem(
-                    ("period", "valid_from"), f"version {version} starts on {start}, but version {before_version} "
-                    f"({before.path.name}) governs {until}: both would govern {both}", code="V001",
-                    hint=f"end version {before_version} on {start - _DAY}"
-                    + (f", or start this one on {before_end + _DAY}" if before_end else ""))
+                    ("period", "valid_from"), _("version {version} starts on {start}, but version {before} ({file}) "
+                                                "governs {until}: both would govern {both}").format(
+                        version=version, start=start, before=before_version, file=before.path.name, until=until,
+                        both=both), code="V001",
+                    hint=(_("end version {before} on {day}, or start this one on {next}") if before_end
+                          else _("end version {before} on {day}")).format(
+                        before=before_version, day=start - _DAY, next=before_end + _DAY if before_end else ""))
             elif before_end + _DAY < start and not gap_after:
                 yield before.loaded.problem(
-                    ("period", "valid_to"), f"no version of {family} governs {before_end + _DAY} – {start - _DAY}: "
-                    f"version {before_version} ends on {before_end} and version {version} ({ruleset.path.name}) "
-                    f"starts on {start}", code="V002",
-                    hint=f"if the gap is intended, add 'gap_after: true' to the period; otherwise end it on "
-                    f"{start - _DAY}")
+                    ("period", "valid_to"), _("no version of {family} governs {first} – {last}: version {before} "
+                                              "ends on {end} and version {version} ({file}) starts on {start}").format(
+                        family=family, first=before_end + _DAY, last=start - _DAY, before=before_version,
+                        end=before_end, version=version, file=ruleset.path.name, start=start), code="V002",
+                    hint=_("if the gap is intended, add 'gap_after: true' to the period; otherwise end it on {day}")
+                    .format(day=start - _DAY))
         if latest is None or (latest[1] is not None and (end is None or end > latest[1])):
             latest = current  # the version that governs furthest so far
 

@@ -86,7 +86,9 @@ def test_the_italian_catalog_translates_everything_with_the_same_placeholders() 
         assert all(strings), f"untranslated: {message.id!r}"
         wanted = set(re.findall(r"\{\w*[^}]*\}|%\(\w+\)\w|%\w", ids[-1]))
         for text in strings:
-            assert set(re.findall(r"\{\w*[^}]*\}|%\(\w+\)\w|%\w", text)) == wanted, (message.id, text)
+            found = set(re.findall(r"\{\w*[^}]*\}|%\(\w+\)\w|%\w", text))
+            assert found <= wanted, (message.id, text)  # a singular form may say "un altro" instead of {n}
+        assert set(re.findall(r"\{\w*[^}]*\}|%\(\w+\)\w|%\w", strings[-1])) == wanted, (message.id, strings)
 
 
 @pytest.mark.parametrize("lang", _i18n.LANGUAGES)
