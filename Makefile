@@ -50,4 +50,5 @@ messages: $(STAMP)
 				--no-fuzzy-matching --ignore-obsolete --no-wrap; \
 		else $(BIN)/pybabel init -D regole -l $$lang -i $(LOCALES)/regole.pot -d $(LOCALES) --no-wrap; fi; \
 	done
+	sed -i '/^"POT-Creation-Date: /d' $(LOCALES)/*/LC_MESSAGES/regole.po  # no churn (and no conflicts) per run
 	$(BIN)/pybabel compile --statistics -D regole -d $(LOCALES)
