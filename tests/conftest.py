@@ -150,3 +150,11 @@ def english() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("REGOLE_LANG", "en")
         yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def italian_by_default() -> Iterator[None]:
+    """The tests expect regole's default language: a REGOLE_LANG set in the developer's shell does not leak in."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("REGOLE_LANG", raising=False)
+        yield

@@ -100,7 +100,9 @@ def test_the_compiled_catalog_is_the_po_file_compiled(lang: str) -> None:
     fresh = gettext.GNUTranslations(io.BytesIO(expected.getvalue()))
     with compiled.open("rb") as handle:
         current = gettext.GNUTranslations(handle)
-    assert current._catalog == fresh._catalog, f"run `make messages`: {compiled} is older than its .po"  # type: ignore[attr-defined]
+    messages = {k: v for k, v in current._catalog.items() if k != ""}  # type: ignore[attr-defined]
+    expected_messages = {k: v for k, v in fresh._catalog.items() if k != ""}  # type: ignore[attr-defined]
+    assert messages == expected_messages, f"run `make messages`: {compiled} is older than its .po"  # (not the header)
 
 
 def test_argparse_messages_are_all_known() -> None:
