@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run serve test lint typecheck bench fuzz clean help
+.PHONY: run serve test lint typecheck bench fuzz clean help messages
 
 help:
 	@echo "make run    - create the environment if needed, evaluate the bundled example"
@@ -13,6 +13,7 @@ help:
 	@echo "make bench  - run the benchmarks (figures and ratios; add --million by hand for the 1M run)"
 	@echo "make fuzz   - long property-based fuzzing run"
 	@echo "make clean  - remove the environment and caches"
+	@echo "make messages - extract the translatable strings, update the it/en catalogs, compile them"
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +42,18 @@ fuzz: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+
+# gettext catalogs (engine/locale/, domain "regole"): extract the English msgids, merge them into the Italian
+# and English catalogs, compile the .mo files (committed; tests/test_i18n.py checks they match the .po files).
+LOCALES := engine/locale
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header \
+		--no-wrap --project regole -o $(LOCALES)/regole.pot engine
+	for lang in it en; do \
+		if [ -f $(LOCALES)/$$lang/LC_MESSAGES/regole.po ]; then \
+			$(BIN)/pybabel update -D regole -l $$lang -i $(LOCALES)/regole.pot -d $(LOCALES) \
+				--no-fuzzy-matching --ignore-obsolete --no-wrap; \
+		else $(BIN)/pybabel init -D regole -l $$lang -i $(LOCALES)/regole.pot -d $(LOCALES) --no-wrap; fi; \
+	done
+	sed -i '/^"POT-Creation-Date: /d' $(LOCALES)/*/LC_MESSAGES/regole.po  # no churn (and no conflicts) per run
+	$(BIN)/pybabel compile --statistics -D regole -d $(LOCALES)

@@ -32,9 +32,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from . import _i18n
 from ._compile import LawVersion, load_ruleset
 from ._explain import Explainer
 from ._facts import selecting_date, validate_facts
+from ._i18n import gettext as _
 from ._resources import rulesets_dir, schemas_dir
 from ._run import Library, run_case
 from ._schema import jsonable, schema_problems
@@ -145,20 +147,21 @@ def load_case_file(path: Path) -> CaseFile:
     for index, raw in enumerate(loaded.data):
         name = raw["name"]
         if name in by_name:
-            problems.append(loaded.problem((index, "name"), f"the case name {name!r} is already used on line "
-                                           f"{by_name[name].line}", code="K001", hint="give every case its own name"))
+            problems.append(loaded.problem((index, "name"), _("the case name {name!r} is already used on line {line}")
+                                           .format(name=name, line=by_name[name].line), code="K001",
+                                           hint=_("give every case its own name")))
         facts: dict[str, Any] = {}
         if "extends" in raw:
             parent = by_name.get(raw["extends"])
             if parent is None:
-                problems.append(loaded.problem((index, "extends"), f"no case above is named {raw['extends']!r}",
-                                               code="K002", hint=suggest(raw["extends"], by_name)
-                                               or "a case can extend only a case written above it"))
+                problems.append(loaded.problem((index, "extends"), _("no case above is named {name!r}").format(
+                                               name=raw["extends"]), code="K002", hint=suggest(raw["extends"], by_name)
+                                               or _("a case can extend only a case written above it")))
             else:
                 facts = dict(parent.facts)
         elif "facts" not in raw:
-            problems.append(loaded.problem((index,), "missing required key 'facts'", code="S003", key=True,
-                                           hint="give the facts, or start from a case above with 'extends: <name>'"))
+            problems.append(loaded.problem((index,), _("missing required key 'facts'"), code="S003", key=True,
+                                           hint=_("give the facts, or start from a case above with 'extends: <name>'")))
         for key, value in jsonable(raw.get("facts") or {}).items():
             if value is None:
                 facts.pop(key, None)
@@ -204,7 +207,9 @@ class CaseOutcome:
         """What went wrong: the problems that stopped the case, then expected (-) and actual (+) per field."""
         lines = [p.render() for p in self.problems]
         for d in self.differences:
-            lines += [d.field, f"  - expected: {d.expected}", f"  + actual:   {d.actual}"]
+            expected, actual = _("expected:"), _("actual:")
+            width = max(len(expected), len(actual)) + 1
+            lines += [d.field, f"  - {expected:<{width}}{d.expected}", f"  + {actual:<{width}}{d.actual}"]
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, Any]:
@@ -243,8 +248,8 @@ class CaseRunner:
             result = run_case(law, case.facts, day, forced=case.law_version is not None)
         except (VersionSelectionError, KernelError) as exc:
             where: Path_ = (case.index, "law_version") if case.law_version else (case.index, "facts")
-            return CaseOutcome(case, problems=(loaded.problem(where, f"the case cannot be evaluated: {exc}",
-                                                              code="K003"),))
+            cannot = _("the case cannot be evaluated: {error}").format(error=exc)
+            return CaseOutcome(case, problems=(loaded.problem(where, cannot, code="K003"),))
         explanation: str | None = None
         error: Exception | None = None
         if self.explainer is not None:
@@ -271,8 +276,8 @@ def _fact_problem(loaded: LoadedYaml, case: YamlCase, problem: Problem) -> Probl
 
 def _show(value: Any) -> str:
     if isinstance(value, NotComputed):
-        return "null (not computed: the case is not admitted, and this law version works out its computations " \
-               "for an admitted case only)"
+        return _("null (not computed: the case is not admitted, and this law version works out its computations "
+                 "for an admitted case only)")
     return json.dumps(json_value(value), ensure_ascii=False, default=str)
 
 
@@ -299,15 +304,15 @@ def compare(expected: dict[str, Any], result: Result, explanation: str | None, e
         out.append(Difference("decision", _show(expected["decision"]), _show(result.decision)))
     for name, want in (expected.get("outputs") or {}).items():
         if name not in result.outputs:
-            out.append(Difference(f"outputs.{name}", _show(want),
-                                  f"no such output (the outputs are {', '.join(result.outputs)})"))
+            absent = _("no such output (the outputs are {names})").format(names=", ".join(result.outputs))
+            out.append(Difference(f"outputs.{name}", _show(want), absent))
         elif not same_value(want, result.outputs[name]):
             out.append(Difference(f"outputs.{name}", _show(want), _show(result.outputs[name])))
     known = {*result.facts, *result.parameters, *result.values}
     for name, want in (expected.get("values") or {}).items():
         if name not in known:
             out.append(Difference(f"values.{name}", _show(want),
-                                  f"no such value in the trace{_hint(suggest(name, known))}"))
+                                  _("no such value in the trace") + _hint(suggest(name, known))))
         elif not same_value(want, result.value(name)):
             out.append(Difference(f"values.{name}", _show(want), _show(result.value(name))))
     if "not_satisfied" in expected:
@@ -319,15 +324,16 @@ def compare(expected: dict[str, Any], result: Result, explanation: str | None, e
                               _show(sorted(result.missing_facts))))
     phrases = expected.get("explanation_contains") or []
     if phrases and explanation is None:
-        why = (f"the explanation failed: {explain_error}" if explain_error is not None
-               else "no explanation templates were found" if not explained else "no explanation")
+        why = (_("the explanation failed: {error}").format(error=explain_error) if explain_error is not None
+               else _("no explanation templates were found") if not explained else _("no explanation"))
         out.append(Difference("explanation", _show(phrases), why))
     elif explanation is not None:
         lines = explanation.splitlines()
         for phrase in phrases:
             if phrase not in explanation:
                 closest = difflib.get_close_matches(phrase, lines, n=1, cutoff=0.0)
-                shown = f"not in the explanation; closest line: {closest[0]!r}" if closest else "not in the explanation"
+                shown = (_("not in the explanation; closest line: {line!r}").format(line=closest[0]) if closest
+                         else _("not in the explanation"))
                 out.append(Difference("explanation_contains", _show(phrase), shown))
     return out
 
@@ -371,22 +377,28 @@ class CasesReport:
 
     def render(self, *, verbose: bool = False) -> str:
         lines: list[str] = []
+        ok, fail = _("ok"), _("FAIL")
+        width = max(len(ok), len(fail)) + 2
         for report in self.files:
             passed = sum(o.passed for o in report.outcomes)
-            lines.append(f"{report.path}: {passed}/{len(report.outcomes)} passed")
+            lines.append(_("{path}: {passed}/{total} passed").format(path=report.path, passed=passed,
+                                                                     total=len(report.outcomes)))
             lines.extend(_indent(p.render(), 2) for p in report.problems)
             for outcome in report.outcomes:
                 if outcome.passed:
                     if verbose:
-                        lines.append(f"  ok    {outcome.case.name}")
+                        lines.append("  " + ok.ljust(width) + outcome.case.name)
                     continue
-                lines.append(f"  FAIL  {outcome.case.name} ({outcome.case.file}:{outcome.case.line})")
+                where = f"{outcome.case.file}:{outcome.case.line}"
+                lines.append("  " + fail.ljust(width) + f"{outcome.case.name} ({where})")
                 lines.append(_indent(outcome.describe(), 8))
-        summary = f"{self.passed} passed, {self.failed} failed"
+        summary = ", ".join([_i18n.ngettext("{n} passed", "{n} passed", self.passed).format(n=self.passed),
+                             _i18n.ngettext("{n} failed", "{n} failed", self.failed).format(n=self.failed)])
         if self.broken_files:
-            summary += f", {self.broken_files} file{'s' if self.broken_files != 1 else ''} with errors"
+            summary += ", " + _i18n.ngettext("{n} file with errors", "{n} files with errors",
+                                             self.broken_files).format(n=_i18n.number(self.broken_files))
         if not self.files:
-            summary = "no test cases found"
+            summary = _("no test cases found")
         lines.append(summary)
         return "\n".join(lines) + "\n"
 
@@ -447,7 +459,7 @@ def run_tests(paths: Sequence[Path]) -> CasesReport:
             file_report = FileReport(display_path(case_path))
             report.files.append(file_report)
             if runner is None:
-                file_report.problems.extend(broken or [Problem("no ruleset found beside the tests folder",
+                file_report.problems.extend(broken or [Problem(_("no ruleset found beside the tests folder"),
                                                                code="K003", file=file_report.path)])
                 continue
             try:
@@ -466,15 +478,15 @@ def run_tests(paths: Sequence[Path]) -> CasesReport:
 def add_command(commands: Any) -> None:
     """Register ``regole test`` on the CLI's subparsers."""
     test = commands.add_parser(
-        "test", help="run the YAML test cases kept beside the rulesets",
-        description="Run the YAML test cases (rulesets/<family>/tests/*.yaml) of the rulesets named (files or "
+        "test", help=_("run the YAML test cases kept beside the rulesets"),
+        description=_("Run the YAML test cases (rulesets/<family>/tests/*.yaml) of the rulesets named (files or "
                     "folders; by default every bundled family) and show, for every failed case, what was "
                     "expected and what came out. Exit status: 0 all passed, 1 a case failed or a file is "
-                    "broken, 2 misuse.")
+                    "broken, 2 misuse."))
     test.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                      help="a case file, a family folder (rulesets/iscro) or a folder of families")
-    test.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
-    test.add_argument("-v", "--verbose", action="store_true", help="list the cases that passed too")
+                      help=_("a case file, a family folder (rulesets/iscro) or a folder of families"))
+    test.add_argument("--format", choices=("text", "json"), default="text", help=_("output format (default: text)"))
+    test.add_argument("-v", "--verbose", action="store_true", help=_("list the cases that passed too"))
     test.set_defaults(handler=run_command)
 
 
@@ -484,7 +496,8 @@ def requested_paths(args: Any, command: str, err: Any) -> list[Path] | None:
     paths: list[Path] = list(args.paths) or [args.rulesets or rulesets_dir()]
     missing = [p for p in paths if not p.exists()]
     if missing:
-        print(f"regole {command}: no such file or folder: {', '.join(map(str, missing))}", file=err)
+        print(_("regole {command}: no such file or folder: {paths}").format(
+            command=command, paths=", ".join(map(str, missing))), file=err)
         return None
     return paths
 
@@ -497,10 +510,12 @@ def run_command(args: Any, library: Any, out: Any, err: Any) -> int:
     if not report.files:
         strays = [p for p in paths if p.is_file() and not is_case_file(p)]
         if strays:
-            print(f"regole test: {', '.join(map(str, strays))}: a case file is read from the {CASES_FOLDER}/ folder "
-                  f"beside the family's rulesets (e.g. rulesets/iscro/{CASES_FOLDER}/{strays[0].name})", file=err)
+            print(_("regole test: {paths}: a case file is read from the {folder}/ folder beside the family's "
+                    "rulesets (e.g. rulesets/iscro/{folder}/{name})").format(
+                paths=", ".join(map(str, strays)), folder=CASES_FOLDER, name=strays[0].name), file=err)
         else:
-            print(f"regole test: no test cases (tests/*.yaml) found in {', '.join(map(str, paths))}", file=err)
+            print(_("regole test: no test cases (tests/*.yaml) found in {paths}").format(
+                paths=", ".join(map(str, paths))), file=err)
         return 2
     if args.format == "json":
         out.write(json.dumps(report.to_dict(), ensure_ascii=False, indent=2) + "\n")

@@ -40,6 +40,7 @@ from jinja2 import TemplateSyntaxError
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
+from . import _i18n
 from ._casetests import (
     CASES_FOLDER,
     CaseFile,
@@ -63,6 +64,8 @@ from ._check_templates import (
 from ._compile import LawVersion, compile_loaded
 from ._explain import Explainer
 from ._expr import Arith, Expr, ParseError, Ref, children, parse_expression
+from ._i18n import N_
+from ._i18n import gettext as _
 from ._resources import rulesets_dir, schemas_dir
 from ._schema import check_ruleset_schema
 from ._suggest import suggest
@@ -97,15 +100,20 @@ class CheckReport:
         return tuple(p for p in self.problems if p.severity == "warning")
 
     def summary(self) -> str:
-        checked = (f"{_count(self.rulesets, 'ruleset')}, {_count(self.templates, 'template')}, "
-                   f"{_count(self.case_files, 'test file')} ({_count(self.cases, 'case')})")
+        ngettext, n = _i18n.ngettext, _i18n.number
+        checked = ", ".join([ngettext("{n} ruleset", "{n} rulesets", self.rulesets).format(n=n(self.rulesets)),
+                             ngettext("{n} template", "{n} templates", self.templates).format(n=n(self.templates)),
+                             ngettext("{n} test file", "{n} test files", self.case_files).format(n=n(self.case_files))])
+        checked += " (" + ngettext("{n} case", "{n} cases", self.cases).format(n=n(self.cases)) + ")"
         if not self.problems:
-            return f"checked {checked}: no problems"
-        return f"checked {checked}: {_count(len(self.errors), 'error')}, {_count(len(self.warnings), 'warning')}"
+            return _("checked {what}: no problems").format(what=checked)
+        found = ", ".join([ngettext("{n} error", "{n} errors", len(self.errors)).format(n=n(len(self.errors))),
+                           ngettext("{n} warning", "{n} warnings", len(self.warnings)).format(n=n(len(self.warnings)))])
+        return _("checked {what}: {found}").format(what=checked, found=found)
 
     def render(self) -> str:
         parts = [p.render() for p in self.problems]
-        parts.extend(f"note: {note}" for note in self.notes)
+        parts.extend(_("note: {note}").format(note=note) for note in self.notes)
         parts.append(self.summary())
         return "\n\n".join(parts[:-1]) + ("\n\n" if len(parts) > 1 else "") + parts[-1] + "\n"
 
@@ -120,10 +128,6 @@ class CheckReport:
                         "cases": self.cases},
             "notes": list(self.notes),
         }
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 class _Collector:
@@ -251,10 +255,10 @@ class _FolderCheck:
         folder = self.folder.schemas_dir(name)
         problem = None
         if folder is None:
-            problem = (f"facts schema {name!r} not found in a schemas/ folder above the ruleset, nor among the "
-                       "bundled ones")
+            problem = _("facts schema {name!r} not found in a schemas/ folder above the ruleset, nor among the "
+                        "bundled ones").format(name=name)
         else:
-            problem = _schema_file_problem(folder / name)
+            problem = _schema_file_problem(name, folder / name)
         if problem is not None:
             if ruleset.checked:
                 self.collector.add(ruleset.loaded.problem(("facts_schema",), problem, code="S005"))
@@ -267,14 +271,14 @@ class _FolderCheck:
         root = self.folder.templates_root(family)
         mentioned: set[str] | None = None
         if root is None:
-            self.notes.append(f"{family}: no explanations/it/{family} folder found above "
-                              f"{display_path(self.folder.path)}; its templates were not checked")
+            self.notes.append(_("{family}: no explanations/it/{family} folder found above {path}; its templates were "
+                                "not checked").format(family=family, path=display_path(self.folder.path)))
         all_compiled = len(laws) == len(members)
         if root is not None and laws:
             mentioned = self._templates(root, family, members, laws, all_compiled=all_compiled)
             if not all_compiled:
-                self.notes.append(f"{family}: a ruleset of the family does not load; the names read by the "
-                                  "templates its versions share were not checked")
+                self.notes.append(_("{family}: a ruleset of the family does not load; the names read by the "
+                                    "templates its versions share were not checked").format(family=family))
         if not self.cases_checked:  # a folder's test cases are for its (one) family
             self.cases_checked = True
             self._cases(root, members, laws if all_compiled and None not in schemas else [])
@@ -318,13 +322,16 @@ class _FolderCheck:
             for variable, name, line in lookups(tree):
                 allowed = values if variable == VALUES else parameters
                 if name not in allowed:
-                    kind = "value" if variable == VALUES else "parameter"
-                    where = (f"version {owner.version} has no {kind}" if owner
-                             else f"no version of {family} has a {kind}")
+                    if variable == VALUES:
+                        where = (_("version {version} has no value named {name!r}") if owner
+                                 else _("no version of {family} has a value named {name!r}"))
+                    else:
+                        where = (_("version {version} has no parameter named {name!r}") if owner
+                                 else _("no version of {family} has a parameter named {name!r}"))
+                    where = where.format(version=owner.version if owner else "", family=family, name=name)
                     self.template_lines.add((shown, line))
                     self.collector.add(template_problem(shown, source, line, f"{variable}.{name}", name,
-                                                         f"{variable}.{name}: {where} named {name!r}",
-                                                         suggest(name, allowed)))
+                                                         f"{variable}.{name}: {where}", suggest(name, allowed)))
         for ruleset in members:
             if ruleset.checked and ruleset.law is not None and ruleset.loaded is not None:
                 for problem in missing_templates(ruleset.law, ruleset.loaded, root):
@@ -359,16 +366,18 @@ class _FolderCheck:
                 broken = broken or not complete
         for same in self.rendered.values():  # one problem per template spot, however many cases hit it
             first = same[0]
-            more = f" (and {len(same) - 1} more case{'s' if len(same) > 2 else ''})" if len(same) > 1 else ""
+            more = (" " + _i18n.ngettext("(and {n} more case)", "(and {n} more cases)", len(same) - 1).format(
+                n=len(same) - 1)) if len(same) > 1 else ""
             self.collector.add(dataclasses.replace(first, message=first.message + more))
         if root is not None and runner is not None and not broken:
             for ruleset in members:
                 law = ruleset.law
                 if ruleset.checked and law is not None and ruleset.loaded is not None and law.version not in selected:
                     self.collector.add(ruleset.loaded.problem(
-                        ("version",), f"no test case is decided under version {law.version}: its rules are not "
-                        "tested and its templates were not rendered", code="W002",
-                        hint=f"add cases to {display_path(self.folder.path / 'tests')}/*.yaml"))
+                        ("version",), _("no test case is decided under version {version}: its rules are not "
+                                        "tested and its templates were not rendered").format(version=law.version),
+                        code="W002", hint=_("add cases to {path}/*.yaml").format(
+                            path=display_path(self.folder.path / "tests"))))
 
     def _run_cases(self, runner: CaseRunner, case_file: CaseFile, root: Path | None) -> tuple[set[str], bool]:
         """The versions the cases were decided under, and whether every case could be evaluated."""
@@ -432,7 +441,8 @@ def check_text(text: str, *, file: str = "<ruleset>") -> tuple[CheckReport, LawV
     if data is not None and loaded is not None:
         name = str(data["facts_schema"])
         found = schemas_dir() / name
-        problem = _schema_file_problem(found) if found.is_file() else f"facts schema {name!r} is not a bundled one"
+        problem = (_schema_file_problem(name, found) if found.is_file()
+                   else _("facts schema {name!r} is not a bundled one").format(name=name))
         if problem is not None:
             collector.add(loaded.problem(("facts_schema",), problem, code="S005"))
     if ruleset.law is not None and loaded is not None:
@@ -441,13 +451,21 @@ def check_text(text: str, *, file: str = "<ruleset>") -> tuple[CheckReport, LawV
     return report, ruleset.law if not report.errors else None
 
 
+def _schema_file_problem(name: str, path: Path) -> str | None:
+    """Why the facts schema ``name`` at ``path`` cannot be used, in the language in force, or None."""
+    error = _schema_file_error(path)
+    if error is None:
+        return None
+    return _("facts schema {name!r} is not a valid JSON Schema: {error}").format(name=name, error=error)
+
+
 @lru_cache(maxsize=64)
-def _schema_file_problem(path: Path) -> str | None:
-    """Why the JSON Schema file at ``path`` cannot be used, or None."""
+def _schema_file_error(path: Path) -> str | None:
+    """Why the JSON Schema file at ``path`` cannot be used (the validator's words), or None."""
     try:
         Draft202012Validator.check_schema(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, SchemaError) as exc:
-        return f"facts schema {path.name!r} is not a valid JSON Schema: {str(exc).splitlines()[0]}"
+        return str(exc).splitlines()[0]
     return None
 
 
@@ -520,16 +538,18 @@ def _percentage_problems(loaded: LoadedYaml, name: str, spec: dict[str, Any], fa
         if 0 <= number <= 1:
             continue
         shown = f"{number.normalize():f}"
-        why = "is a percentage" if percentage else "multiplies other values"
-        hint = "percentages are fractions between 0 and 1"
+        message = (_("{name} is a percentage, but this value is {value}: percentages are written as fractions "
+                     "between 0 and 1") if percentage else
+                   _("{name} multiplies other values, but this value is {value}: percentages are written as "
+                     "fractions between 0 and 1"))
+        hint = _("percentages are fractions between 0 and 1")
         if 1 < number <= 100:
             fraction = number / 100
             exact = fraction == fraction.quantize(Decimal("0.01"))
             written = f"{fraction:.2f}" if exact else f"{fraction.normalize():f}"
-            hint = f"write {written} or {shown}%"
-        yield loaded.problem(("parameters", name, "values", index, "value"),
-                             f"{name} {why}, but this value is {shown}: percentages are written as fractions "
-                             "between 0 and 1", code="P003", hint=hint)
+            hint = _("write {fraction} or {percent}%").format(fraction=written, percent=shown)
+        yield loaded.problem(("parameters", name, "values", index, "value"), message.format(name=name, value=shown),
+                             code="P003", hint=hint)
 
 
 def _coverage_problems(loaded: LoadedYaml, name: str, values: list[dict[str, Any]], starts: dt.date,
@@ -543,29 +563,35 @@ def _coverage_problems(loaded: LoadedYaml, name: str, values: list[dict[str, Any
         return  # P001, from the compiler
     path = ("parameters", name, "values")
     for index in range(len(spans) - 1):
-        (_, end), (next_start, _) = spans[index], spans[index + 1]
+        (_start, end), (next_start, _next_end) = spans[index], spans[index + 1]
         if end is None or next_start is None:
             continue
         if end >= next_start:
-            yield loaded.problem((*path, index, "to"), f"{name}: this value runs to {end}, but the next one starts "
-                                 f"on {next_start}: both would apply from {next_start} to {end}", code="P004",
-                                 hint=f"end it on {next_start - _DAY}")
+            yield loaded.problem((*path, index, "to"), _("{name}: this value runs to {end}, but the next one starts "
+                                                         "on {start}: both would apply from {start} to {end}").format(
+                                 name=name, end=end, start=next_start), code="P004",
+                                 hint=_("end it on {day}").format(day=next_start - _DAY))
         elif end + _DAY < next_start:
-            yield loaded.problem((*path, index, "to"), f"{name}: this value ends on {end} and the next one starts on "
-                                 f"{next_start}: no value applies from {end + _DAY} to {next_start - _DAY}",
-                                 code="P004", hint=f"end it on {next_start - _DAY}, or start the next value on "
-                                 f"{end + _DAY}")
+            yield loaded.problem((*path, index, "to"), _("{name}: this value ends on {end} and the next one starts "
+                                                         "on {start}: no value applies from {first} to {last}").format(
+                                 name=name, end=end, start=next_start, first=end + _DAY, last=next_start - _DAY),
+                                 code="P004", hint=_("end it on {day}, or start the next value on {next}").format(
+                                     day=next_start - _DAY, next=end + _DAY))
     first, last_end = froms[0], spans[-1][1]
-    period = f"{starts} – {ends}" if ends else f"from {starts}, with no end date"
+    period = f"{starts} – {ends}" if ends else _("from {day}, with no end date").format(day=starts)
     if first > starts:
         until = min(first - _DAY, ends) if ends else first - _DAY
-        yield loaded.problem((*path, 0, "from"), f"{name} has no value from {starts} to {until}, a part of the period "
-                             f"this version governs ({period})", code="P005", hint=f"start the first value on {starts}")
+        yield loaded.problem((*path, 0, "from"), _("{name} has no value from {start} to {until}, a part of the period "
+                                                  "this version governs ({period})").format(
+                             name=name, start=starts, until=until, period=period), code="P005",
+                             hint=_("start the first value on {day}").format(day=starts))
     if last_end is not None and (ends is None or last_end < ends):
-        governs = f"until {ends}" if ends else "with no end date"
-        yield loaded.problem((*path, len(spans) - 1, "to"), f"{name} has no value after {last_end}, but this version "
-                             f"governs {governs}", code="P005",
-                             hint=f"remove 'to' from the last value, or add a value from {last_end + _DAY}")
+        governs = _("until {day}").format(day=ends) if ends else _("with no end date")
+        yield loaded.problem((*path, len(spans) - 1, "to"), _("{name} has no value after {day}, but this version "
+                                                              "governs {governs}").format(
+                             name=name, day=last_end, governs=governs), code="P005",
+                             hint=_("remove 'to' from the last value, or add a value from {day}").format(
+                                 day=last_end + _DAY))
 
 
 def _value_names(law: LawVersion) -> set[str]:
@@ -576,12 +602,13 @@ def _unused(law: LawVersion, loaded: LoadedYaml, mentioned: set[str] | None) -> 
     """W001: facts and parameters that no rule reads and no template mentions."""
     read = {law.selected_by}.union(*(node.reads for node in law.nodes()))
     for section, names in (("facts", law.facts), ("parameters", law.parameters)):
-        kind = "fact" if section == "facts" else "parameter"
+        kind = N_("fact") if section == "facts" else N_("parameter")
         for name in names:
             if name not in read and (mentioned is None or name not in mentioned):
-                by = "no rule and no template" if mentioned is not None else "no rule"
-                yield loaded.problem((section, name), f"{kind} {name!r} is read by {by}", code="W001", key=True,
-                                     hint="remove it, or use it in a condition or a formula")
+                unused = (_("{kind} {name!r} is read by no rule and no template") if mentioned is not None
+                          else _("{kind} {name!r} is read by no rule"))
+                yield loaded.problem((section, name), unused.format(kind=_(kind), name=name), code="W001", key=True,
+                                     hint=_("remove it, or use it in a condition or a formula"))
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -598,8 +625,9 @@ def _version_problems(family: str, members: list[_Ruleset]) -> Iterator[Problem]
             continue
         version = str(data["version"])
         if version in names:
-            yield loaded.problem(("version",), f"version {version!r} of {family} is also defined in "
-                                 f"{names[version].path}", code="V003", hint="give each version its own name")
+            yield loaded.problem(("version",), _("version {version!r} of {family} is also defined in {path}").format(
+                                 version=version, family=family, path=names[version].path), code="V003",
+                                 hint=_("give each version its own name"))
         names.setdefault(version, ruleset)
         start, end = _as_date(data["period"]["valid_from"]), _as_date(data["period"].get("valid_to"))
         if start is not None:
@@ -607,27 +635,32 @@ def _version_problems(family: str, members: list[_Ruleset]) -> Iterator[Problem]
     periods.sort(key=lambda p: (p[0], p[2]))
     latest: tuple[dt.date, dt.date | None, str, bool, _Ruleset] | None = None
     for current in periods:
-        start, end, version, _, ruleset = current
+        start, end, version, _gap, ruleset = current
         if latest is not None:
             before_end, before_version, gap_after, before = latest[1], latest[2], latest[3], latest[4]
             assert ruleset.loaded is not None
             assert before.loaded is not None
             if before_end is None or before_end >= start:
                 overlap_end = min((d for d in (before_end, end) if d is not None), default=None)
-                until = f"until {before_end}" if before_end else "with no end date (valid_to)"
-                both = f"from {start} to {overlap_end}" if overlap_end else f"from {start} on"
+                until = _("until {day}").format(day=before_end) if before_end else _("with no end date (valid_to)")
+                both = (_("from {start} to {end}").format(start=start, end=overlap_end) if overlap_end
+                        else _("from {start} on").format(start=start))
                 yield ruleset.loaded.problem(
-                    ("period", "valid_from"), f"version {version} starts on {start}, but version {before_version} "
-                    f"({before.path.name}) governs {until}: both would govern {both}", code="V001",
-                    hint=f"end version {before_version} on {start - _DAY}"
-                    + (f", or start this one on {before_end + _DAY}" if before_end else ""))
+                    ("period", "valid_from"), _("version {version} starts on {start}, but version {before} ({file}) "
+                                                "governs {until}: both would govern {both}").format(
+                        version=version, start=start, before=before_version, file=before.path.name, until=until,
+                        both=both), code="V001",
+                    hint=(_("end version {before} on {day}, or start this one on {next}") if before_end
+                          else _("end version {before} on {day}")).format(
+                        before=before_version, day=start - _DAY, next=before_end + _DAY if before_end else ""))
             elif before_end + _DAY < start and not gap_after:
                 yield before.loaded.problem(
-                    ("period", "valid_to"), f"no version of {family} governs {before_end + _DAY} – {start - _DAY}: "
-                    f"version {before_version} ends on {before_end} and version {version} ({ruleset.path.name}) "
-                    f"starts on {start}", code="V002",
-                    hint=f"if the gap is intended, add 'gap_after: true' to the period; otherwise end it on "
-                    f"{start - _DAY}")
+                    ("period", "valid_to"), _("no version of {family} governs {first} – {last}: version {before} "
+                                              "ends on {end} and version {version} ({file}) starts on {start}").format(
+                        family=family, first=before_end + _DAY, last=start - _DAY, before=before_version,
+                        end=before_end, version=version, file=ruleset.path.name, start=start), code="V002",
+                    hint=_("if the gap is intended, add 'gap_after: true' to the period; otherwise end it on {day}")
+                    .format(day=start - _DAY))
         if latest is None or (latest[1] is not None and (end is None or end > latest[1])):
             latest = current  # the version that governs furthest so far
 
@@ -639,14 +672,14 @@ def _version_problems(family: str, members: list[_Ruleset]) -> Iterator[Problem]
 def add_command(commands: Any) -> None:
     """Register ``regole check`` on the CLI's subparsers."""
     check = commands.add_parser(
-        "check", help="check rulesets, their test cases and templates; report every problem",
-        description="Check rulesets (files or folders; by default every bundled one) with their folders' YAML "
+        "check", help=_("check rulesets, their test cases and templates; report every problem"),
+        description=_("Check rulesets (files or folders; by default every bundled one) with their folders' YAML "
                     "test cases and explanation templates, and report every problem found, most useful first. "
-                    "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 misuse.")
+                    "Exit status: 0 no errors (warnings allowed), 1 errors found, 2 misuse."))
     check.add_argument("paths", nargs="*", type=Path, metavar="PATH",
-                       help="a ruleset file, a family folder (rulesets/iscro) or a folder of families")
-    check.add_argument("--format", choices=("text", "json"), default="text", help="output format (default: text)")
-    check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+                       help=_("a ruleset file, a family folder (rulesets/iscro) or a folder of families"))
+    check.add_argument("--format", choices=("text", "json"), default="text", help=_("output format (default: text)"))
+    check.add_argument("--strict", action="store_true", help=_("exit 1 on warnings too"))
     check.set_defaults(handler=run_command)
 
 

@@ -20,6 +20,8 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from ._casetests import CaseOutcome, display_path
 from ._compile import LawVersion
 from ._explain import Explainer
+from ._i18n import N_
+from ._i18n import gettext as _
 from ._suggest import suggest
 from ._trace import Result
 from ._yaml import LoadedYaml
@@ -28,7 +30,7 @@ from .errors import Problem, TemplateError
 # The templates get the finished result as ``result``, the requirement as ``r``, every value of the trace as
 # ``v`` and the parameters used as ``p`` (see Explainer.explain); ``v.x`` and ``p.x`` are checked statically.
 VALUES, PARAMETERS = "v", "p"
-_FAMILY_TEMPLATES = {"riepilogo.j2": "the summary of every explanation", "importo.j2": "the amount computation"}
+_FAMILY_TEMPLATES = {"riepilogo.j2": N_("the summary of every explanation"), "importo.j2": N_("the amount computation")}
 
 
 def missing_templates(law: LawVersion, loaded: LoadedYaml, root: Path) -> Iterator[Problem]:
@@ -44,12 +46,14 @@ def missing_templates(law: LawVersion, loaded: LoadedYaml, root: Path) -> Iterat
         if not exists(name):
             spec = loaded.data["requirements"][index]
             yield loaded.problem(("requirements", index, "template" if "template" in spec else "id"),
-                                 f"template {name!r} for requirement {node.name!r} not found in {where}", code="T001",
-                                 hint=f"create {where}/{name}")
+                                 _("template {name!r} for requirement {requirement!r} not found in {folder}").format(
+                                     name=name, requirement=node.name, folder=where), code="T001",
+                                 hint=_("create {path}").format(path=f"{where}/{name}"))
     for name, what in _FAMILY_TEMPLATES.items():
         if not exists(name):
-            yield loaded.problem(("decision",), f"template {name!r} ({what}) not found in {where}", code="T001",
-                                 key=True, hint=f"create {where}/{name}")
+            yield loaded.problem(("decision",), _("template {name!r} ({what}) not found in {folder}").format(
+                                 name=name, what=_(what), folder=where), code="T001",
+                                 key=True, hint=_("create {path}").format(path=f"{where}/{name}"))
 
 
 def lookups(tree: nodes.Template) -> Iterator[tuple[str, str, int]]:
@@ -98,7 +102,7 @@ def template_problem(file: str, source: str, line: int | None, needle: str, name
 
 def syntax_problem(exc: TemplateSyntaxError, file: str, source: str, filters: Any, tests: Any) -> Problem:
     """T002: where Jinja stopped, with a did-you-mean for unknown filters and tests."""
-    message = exc.message or "syntax error"
+    message = exc.message or _("syntax error")
     hint = None
     column = None
     unknown = re.search(r"No (filter|test) named '([^']+)'", message)
@@ -107,7 +111,8 @@ def syntax_problem(exc: TemplateSyntaxError, file: str, source: str, filters: An
         column = _column(source, exc.lineno, unknown[2])
     lines = source.splitlines()
     source_line = lines[exc.lineno - 1] if 0 < exc.lineno <= len(lines) else None
-    return Problem(f"the template does not compile: {message}", code="T002", file=file, line=exc.lineno,
+    return Problem(_("the template does not compile: {error}").format(error=message), code="T002", file=file,
+                   line=exc.lineno,
                    column=column, hint=hint, source_line=source_line)
 
 
@@ -161,8 +166,8 @@ def render_problem(error: Exception, outcome: CaseOutcome, root: Path) -> tuple[
         name = (match[1] or match[2]) if match else None
     result = outcome.result
     known = {*result.facts, *result.parameters, *result.values}
-    message = (f"rendering the result of case {outcome.case.name!r} ({outcome.case.file}:{outcome.case.line}, "
-               f"version {result.version}): {detail}")
+    message = _("rendering the result of case {name!r} ({where}, version {version}): {error}").format(
+        name=outcome.case.name, where=f"{outcome.case.file}:{outcome.case.line}", version=result.version, error=detail)
     hint = suggest(name, known) if name else None
     if frame is None:
         return (detail,), Problem(message, code="T003", file=outcome.case.file, line=outcome.case.line, hint=hint)

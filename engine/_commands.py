@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
+from . import _i18n
 from ._compare import compare_case, render_comparison
 from ._compile import LawVersion, load_ruleset
 from ._dataset import FORMATS as DATA_FORMATS
@@ -24,6 +25,7 @@ from ._diff import diff_versions
 from ._diff_render import FORMATS as DIFF_FORMATS
 from ._diff_render import render_diff
 from ._facts import parse_facts_json, read_facts_file, unreadable_file
+from ._i18n import gettext as _
 from ._impact import measure_impact, render_impact
 from ._impact_report import render_impact_html
 from ._output import check_output_file, writing
@@ -40,68 +42,68 @@ DIFF_SAME, DIFF_DIFFERENT, DIFF_TROUBLE = 0, 1, 2
 def register(commands: Any) -> None:
     """Add the subcommands to ``commands`` (the result of ``ArgumentParser.add_subparsers``)."""
     diff = commands.add_parser(
-        "diff", help="semantic diff of two law versions (parameters, requirements, formulas, sources, ...)",
-        description="Compare two law versions item by item, matched by id and name (not by text lines). "
-                    "Exit status as diff(1): 0 same, 1 different, 2 trouble.")
-    diff.add_argument("old", metavar="A", help="family@version (e.g. iscro@2021) or a ruleset file")
-    diff.add_argument("new", metavar="B", help="family@version (e.g. iscro@2024) or a ruleset file")
+        "diff", help=_("semantic diff of two law versions (parameters, requirements, formulas, sources, ...)"),
+        description=_("Compare two law versions item by item, matched by id and name (not by text lines). "
+                    "Exit status as diff(1): 0 same, 1 different, 2 trouble."))
+    diff.add_argument("old", metavar="A", help=_("family@version (e.g. iscro@2021) or a ruleset file"))
+    diff.add_argument("new", metavar="B", help=_("family@version (e.g. iscro@2024) or a ruleset file"))
     diff.add_argument("--format", choices=DIFF_FORMATS, default="text",
-                      help="text (default; coloured on a terminal), markdown, html (a self-contained page) or "
-                           "json (structure in docs/diff-format.md)")
+                      help=_("text (default; coloured on a terminal), markdown, html (a self-contained page) or "
+                           "json (structure in docs/diff-format.md)"))
     diff.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                      help="colour the text format: auto (default) colours only a terminal, unless NO_COLOR is set")
+                      help=_("colour the text format: auto (default) colours only a terminal, unless NO_COLOR is set"))
     diff.add_argument("--no-renames", action="store_true",
-                      help="report renamed requirements and notes as removed + added instead of pairing them")
+                      help=_("report renamed requirements and notes as removed + added instead of pairing them"))
     diff.set_defaults(handler=run_diff)
 
     compare = commands.add_parser(
-        "compare", help="evaluate one case under two law versions and show what changes",
-        description="Evaluate the facts in FILE under two law versions, both on the case's own date (as if "
+        "compare", help=_("evaluate one case under two law versions and show what changes"),
+        description=_("Evaluate the facts in FILE under two law versions, both on the case's own date (as if "
                     "each version governed it): decision, amounts and period, every requirement, and the "
-                    "explanation lines that differ.")
-    compare.add_argument("file", metavar="FILE", help="JSON facts of the case, or - for standard input")
+                    "explanation lines that differ."))
+    compare.add_argument("file", metavar="FILE", help=_("JSON facts of the case, or - for standard input"))
     compare.add_argument("--versions", required=True, metavar="A,B", type=_two_versions,
-                         help="the two versions: 2021,2024 or iscro@2021,iscro@2024 or ruleset files")
-    compare.add_argument("--family", help="the measure (e.g. iscro); guessed when omitted")
-    compare.add_argument("--json", action="store_true", help="print the comparison as JSON (docs/compare.md)")
+                         help=_("the two versions: 2021,2024 or iscro@2021,iscro@2024 or ruleset files"))
+    compare.add_argument("--family", help=_("the measure (e.g. iscro); guessed when omitted"))
+    compare.add_argument("--json", action="store_true", help=_("print the comparison as JSON (docs/compare.md)"))
     compare.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     compare.set_defaults(handler=run_compare)
 
     impact = commands.add_parser(
-        "impact", help="evaluate a population of applications under two law versions and tally the changes",
-        description="Evaluate every application in DATA under two law versions: admitted under each, gains and "
+        "impact", help=_("evaluate a population of applications under two law versions and tally the changes"),
+        description=_("Evaluate every application in DATA under two law versions: admitted under each, gains and "
                     "losses of eligibility, totals and averages of the amounts, the first failing requirement "
                     "of the refused. DATA is JSON Lines (one application per line) or CSV (columns in "
                     "docs/datasets.md); Parquet is read only if pyarrow is installed (it is not a dependency "
-                    "of regole). A bad row is reported with its number and field and skipped.")
-    impact.add_argument("data", metavar="DATA", help="the applications: FILE.jsonl, FILE.csv or FILE.parquet")
+                    "of regole). A bad row is reported with its number and field and skipped."))
+    impact.add_argument("data", metavar="DATA", help=_("the applications: FILE.jsonl, FILE.csv or FILE.parquet"))
     impact.add_argument("--versions", required=True, metavar="A,B", type=_two_versions,
-                        help="the two versions: 2021,2024 or iscro@2021,iscro@2024 or ruleset files")
-    impact.add_argument("--family", help="the measure (e.g. iscro); needed when several families exist")
+                        help=_("the two versions: 2021,2024 or iscro@2021,iscro@2024 or ruleset files"))
+    impact.add_argument("--family", help=_("the measure (e.g. iscro); needed when several families exist"))
     impact.add_argument("--format", dest="data_format", choices=DATA_FORMATS,
-                        help="the format of DATA (default: from its extension; otherwise JSON Lines)")
-    impact.add_argument("--json", action="store_true", help="print the tallies as JSON (docs/impact.md)")
+                        help=_("the format of DATA (default: from its extension; otherwise JSON Lines)"))
+    impact.add_argument("--json", action="store_true", help=_("print the tallies as JSON (docs/impact.md)"))
     impact.add_argument("--report", metavar="FILE.html", type=Path,
-                        help="also write a self-contained HTML report with charts")
+                        help=_("also write a self-contained HTML report with charts"))
     impact.add_argument("--amount", metavar="OUTPUT",
-                        help="the money output charted in the report (default: the first, e.g. importo_mensile)")
+                        help=_("the money output charted in the report (default: the first, e.g. importo_mensile)"))
     impact.add_argument("--full-trace", action="store_true",
-                        help="build the full trace of every evaluation, as regole evaluate does (same figures, "
-                             "about twice as slow)")
+                        help=_("build the full trace of every evaluation, as regole evaluate does (same figures, "
+                             "about twice as slow)"))
     impact.set_defaults(handler=run_impact)
 
     population = commands.add_parser(
-        "population", help="draw a deterministic synthetic population of applications (illustrative data)",
-        description="Draw N synthetic applications from the family's population file "
+        "population", help=_("draw a deterministic synthetic population of applications (illustrative data)"),
+        description=_("Draw N synthetic applications from the family's population file "
                     "(rulesets/<family>/population/<name>.yaml). The same seed gives the same applications. "
-                    "The distributions are illustrative, not INPS statistics (docs/population.md).")
-    population.add_argument("--family", required=True, help="the measure (e.g. iscro)")
-    population.add_argument("--n", type=_non_negative, default=1000, help="how many applications (default 1000)")
-    population.add_argument("--seed", type=_non_negative, default=1, help="the random seed (default 1)")
+                    "The distributions are illustrative, not INPS statistics (docs/population.md)."))
+    population.add_argument("--family", required=True, help=_("the measure (e.g. iscro)"))
+    population.add_argument("--n", type=_non_negative, default=1000, help=_("how many applications (default 1000)"))
+    population.add_argument("--seed", type=_non_negative, default=1, help=_("the random seed (default 1)"))
     population.add_argument("--out", metavar="FILE", type=Path,
-                            help="write to FILE.jsonl or FILE.csv instead of JSON Lines on standard output")
+                            help=_("write to FILE.jsonl or FILE.csv instead of JSON Lines on standard output"))
     population.add_argument("--spec", default="default",
-                            help="the population file: a name under rulesets/<family>/population/ or a path")
+                            help=_("the population file: a name under rulesets/<family>/population/ or a path"))
     population.set_defaults(handler=run_population)
 
 
@@ -118,17 +120,19 @@ def resolve_version(spec: str, library: Library, family: str | None) -> LawVersi
 def named_version(spec: str, library: Library, family: str | None) -> LawVersion:
     """``family@version``, or a bare version of ``family`` (or of the only family); never a file."""
     if "@" in spec:
-        name, _, version = spec.partition("@")
+        name, _at, version = spec.partition("@")
         return library.get(name, version)
     if family is None:
         families = library.families()
         if spec in families:
             versions = [law.version for law in library.versions(spec)]
-            raise VersionSelectionError(f"{spec!r} is a family: name one of its versions, e.g. {spec}@{versions[-1]} "
-                                        f"(known: {', '.join(versions)})")
+            raise VersionSelectionError(_("{spec!r} is a family: name one of its versions, e.g. {spec}@{version} "
+                                          "(known: {versions})").format(spec=spec, version=versions[-1],
+                                                                        versions=", ".join(versions)))
         if len(families) != 1:
             having = [f for f in families if spec in {law.version for law in library.versions(f)}] or families
-            raise VersionSelectionError(f"{spec!r}: write family@version (e.g. {having[0]}@{spec}) or pass --family")
+            raise VersionSelectionError(_("{spec!r}: write family@version (e.g. {family}@{spec}) or pass --family")
+                                        .format(spec=spec, family=having[0]))
         family = families[0]
     return library.get(family, spec)
 
@@ -137,7 +141,7 @@ def _two_versions(text: str) -> str:
     """argparse type of --versions: two names separated by a comma (a misuse exits 2)."""
     parts = [p.strip() for p in text.split(",")]
     if len(parts) != 2 or not all(parts):
-        raise argparse.ArgumentTypeError(f"takes two versions separated by a comma, got {text!r}")
+        raise argparse.ArgumentTypeError(_("takes two versions separated by a comma, got {text!r}").format(text=text))
     return text
 
 
@@ -146,16 +150,17 @@ def _non_negative(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(_("{text!r} is not a whole number").format(text=text)) from None
     if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+        raise argparse.ArgumentTypeError(_("must not be negative, got {value}").format(value=value))
     return value
 
 
 def _pair(text: str, library: Library, family: str | None) -> tuple[LawVersion, LawVersion]:
     parts = [p.strip() for p in text.split(",")]
     if len(parts) != 2 or not all(parts):
-        raise VersionSelectionError(f"--versions takes two versions separated by a comma, got {text!r}")
+        raise VersionSelectionError(_("--versions takes two versions separated by a comma, got {text!r}")
+                                     .format(text=text))
     bare = [p for p in parts if "@" not in p and not _is_file(p)]
     if family is None and bare:  # the one family that has every version named
         having = [f for f in library.families() if set(bare) <= {v.version for v in library.versions(f)}]
@@ -197,7 +202,7 @@ def run_diff(args: argparse.Namespace, library: Library, out: TextIO, err: TextI
         old = resolve_version(args.old, library, None)
         new = resolve_version(args.new, library, None)
     except RulesetError as exc:
-        print(f"regole diff: ruleset error:\n{exc}", file=err)
+        print(_("regole diff: ruleset error:\n{error}").format(error=exc), file=err)
         return DIFF_TROUBLE
     except RegoleError as exc:
         print(f"regole diff: {exc}", file=err)
@@ -242,8 +247,9 @@ class _Progress:
             return
         self.last = now
         rate = done / (now - self.started) if now > self.started else 0.0
-        of = f" / {self.total:,} ({done / self.total:.0%})" if self.total else ""
-        self.stream.write(f"\r  {done:,}{of} rows, {rate:,.0f} rows/s ")
+        of = f" / {_i18n.number(self.total)} ({_i18n.percent(done / self.total, digits=0)})" if self.total else ""
+        self.stream.write("\r  " + _("{done}{of} rows, {rate} rows/s ").format(
+            done=_i18n.number(done), of=of, rate=_i18n.number(round(rate))))
         self.stream.flush()
 
     def finish(self) -> None:
@@ -256,13 +262,14 @@ def run_impact(args: argparse.Namespace, library: Library, out: TextIO, err: Tex
         check_output_file(args.report)
     a, b = _pair(args.versions, library, args.family)
     if a.family != b.family:
-        raise VersionSelectionError(f"{a.key} and {b.key} are versions of different families")
+        raise VersionSelectionError(_("{a} and {b} are versions of different families").format(a=a.key, b=b.key))
     path = Path(args.data)
     if not path.is_file():
         raise unreadable_file(str(path))
     fmt = detect_format(path, args.data_format)
     if args.amount and args.amount not in (*a.outputs, *b.outputs):
-        raise VersionSelectionError(f"--amount {args.amount}: not an output of {a.key} or {b.key}")
+        raise VersionSelectionError(_("--amount {output}: not an output of {a} or {b}")
+                                     .format(output=args.amount, a=a.key, b=b.key))
     table = FactTable([a, b])
     progress = _Progress(err, count_rows(path, fmt)) if _isatty(err) else None
     impact = measure_impact(read_rows(path, table, fmt), a, b, source=str(path), fmt=fmt,
@@ -273,10 +280,10 @@ def run_impact(args: argparse.Namespace, library: Library, out: TextIO, err: Tex
     if args.report:
         with writing(args.report):
             args.report.write_text(render_impact_html(impact), encoding="utf-8")
-        print(f"regole impact: report written to {args.report}", file=err)
+        print(_("regole impact: report written to {file}").format(file=args.report), file=err)
     if impact.bad_rows:
-        print(f"regole impact: {impact.bad_rows:,} bad rows skipped; the first: {impact.problems[0].render()}",
-              file=err)
+        print(_("regole impact: {count} bad rows skipped; the first: {problem}").format(
+            count=_i18n.number(impact.bad_rows), problem=impact.problems[0].render()), file=err)
     return 0
 
 
@@ -291,10 +298,12 @@ def _population_spec(args: argparse.Namespace) -> PopulationSpec:
         root = Path(args.rulesets) if getattr(args, "rulesets", None) else rulesets_dir()
         path = population_path(root, args.family, args.spec)
         if not path.is_file():
-            raise VersionSelectionError(f"{args.family} has no population file {args.spec!r} ({path})")
+            raise VersionSelectionError(_("{family} has no population file {name!r} ({path})")
+                                         .format(family=args.family, name=args.spec, path=path))
     spec = load_population(path)
     if spec.family != args.family:
-        raise RulesetError([Problem(f"the file describes {spec.family}, not {args.family}", code="G012",
+        raise RulesetError([Problem(_("the file describes {found}, not {family}").format(found=spec.family,
+                                                                                    family=args.family), code="G012",
                                     file=str(path))])
     return spec
 
@@ -321,8 +330,9 @@ def run_population(args: argparse.Namespace, library: Library, out: TextIO, err:
             count = write_csv(spec.applications(args.n, args.seed), columns, handle)
         else:
             count = write_jsonl(spec.applications(args.n, args.seed), handle)
-    print(f"regole population: {count:,} applications of {args.family} (seed {args.seed}) written to {args.out}; "
-          "illustrative data, not INPS statistics", file=err)
+    print(_("regole population: {count} applications of {family} (seed {seed}) written to {file}; illustrative "
+            "data, not INPS statistics").format(count=_i18n.number(count), family=args.family, seed=args.seed,
+                                                file=args.out), file=err)
     return 0
 
 

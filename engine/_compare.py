@@ -15,12 +15,15 @@ import difflib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
+from . import _i18n
 from ._compile import LawVersion
-from ._explain import euro
 from ._explain import explain as explain_result
 from ._facts import selecting_date, validate_facts
+from ._i18n import N_
+from ._i18n import gettext as _
 from ._run import run_case
 from ._trace import Result, json_value
 from ._values import Unknown
@@ -150,9 +153,18 @@ def compare_case(data: Mapping[str, Any], a: LawVersion, b: LawVersion, *, sourc
         except RegoleError as exc:  # a version without templates still compares
             problem = str(exc)
         except TypeError as exc:  # a template that tests an unknown value ("Unknown has no truth value")
-            problem = f"a template could not handle an unknown value: {exc}"
+            problem = _("a template could not handle an unknown value: {error}").format(error=exc)
     return Comparison(result_a, result_b, a, b, day, tuple(requirements), tuple(outputs), unknown, text_a, text_b,
                       problem)
+
+
+OUTCOME_LABELS = {"ammesso": N_("admitted"), "respinto": N_("refused"), "indeterminato": N_("undetermined"),
+                  "soddisfatto": N_("satisfied"), "non_soddisfatto": N_("not satisfied")}
+
+
+def outcome(value: str) -> str:
+    """A decision or a requirement's outcome as the reader's language says it (the JSON keeps the names)."""
+    return _(OUTCOME_LABELS[value]) if value in OUTCOME_LABELS else value
 
 
 def _interleave(old: list[str], new: list[str]) -> list[tuple[str, str]]:
@@ -187,13 +199,24 @@ def _shown(value: Any, type_: str) -> str:
     if value is None:
         return "—"
     if type_ == "money":
-        return euro(value)
+        return _i18n.money(value)
     if isinstance(value, bool):
-        return "sì" if value else "no"
+        return _("yes") if value else _("no")
+    if isinstance(value, dt.date):
+        return _i18n.date(value)
+    if isinstance(value, int | Decimal):
+        return _i18n.number(value)
     return str(json_value(value))
 
 
-def render_comparison(c: Comparison, *, color: bool = False, source: str = "") -> str:
+def render_comparison(c: Comparison, *, color: bool = False, source: str = "", lang: str | None = None) -> str:
+    """The comparison as terminal text in ``lang`` (default: ``REGOLE_LANG`` or Italian); the explanation lines
+    are the Italian explanations themselves."""
+    with _i18n.language(lang):
+        return _render(c, color=color, source=source)
+
+
+def _render(c: Comparison, *, color: bool, source: str) -> str:
     lines: list[str] = []
 
     def emit(text: str, mark: str = "") -> None:
@@ -201,37 +224,43 @@ def render_comparison(c: Comparison, *, color: bool = False, source: str = "") -
         lines.append(f"{_ANSI[mark]}{text}{_RESET}" if color and mark in _ANSI else text)
 
     ka, kb = c.a_law.key, c.b_law.key
-    width = max(len(ka), len(kb), 15) + len("(not in )") + 2
-    emit(f"regole compare {source} ({c.a_law.selected_by} {c.selecting_date.isoformat()})".replace("  ", " "), "#")
+    absent = {key: _("(not in {version})").format(version=key) for key in (ka, kb)}
+    differs = "  " + _("← differs")
+    decision = _("decision")
+    width = max(len(ka), len(kb), 15, *(len(t) for t in absent.values())) + 2
+    emit(f"regole compare {source} ({c.a_law.selected_by} {_i18n.date(c.selecting_date)})".replace("  ", " "), "#")
     for key, law in ((ka, c.a_law), (kb, c.b_law)):
-        governs = "governs this date" if law.governs(c.selecting_date) else "applied as if it governed this date"
+        governs = _("governs this date") if law.governs(c.selecting_date) else _("applied as if it governed this date")
         emit(f"  {key}: {law.title} ({governs})")
         if c.unknown_parameters.get(key):
-            emit(f"    no value at this date for: {', '.join(c.unknown_parameters[key])}", "!")
-    name_width = max([len("decision"), *(len(o.name) for o in c.outputs), *(len(r.id) for r in c.requirements)]) + 2
+            emit("    " + _("no value at this date for: {names}").format(names=", ".join(c.unknown_parameters[key])),
+                 "!")
+    name_width = max([len(decision), *(len(o.name) for o in c.outputs), *(len(r.id) for r in c.requirements)]) + 2
     emit("")
     emit(f"  {'':<{name_width}}{ka:<{width}}{kb:<{width}}", "#")
-    emit(f"  {'decision':<{name_width}}{c.a.decision:<{width}}{c.b.decision:<{width}}"
-         + ("" if c.same_decision else "  ← differs"), "" if c.same_decision else "!")
+    emit(f"  {decision:<{name_width}}{outcome(c.a.decision):<{width}}{outcome(c.b.decision):<{width}}"
+         + ("" if c.same_decision else differs), "" if c.same_decision else "!")
     for o in c.outputs:
         row = f"  {o.name:<{name_width}}{_shown(o.a, o.type):<{width}}{_shown(o.b, o.type):<{width}}"
-        emit(row + ("  ← differs" if o.changed else ""), "!" if o.changed else "")
+        emit(row + (differs if o.changed else ""), "!" if o.changed else "")
     emit("")
-    emit("  requirements", "#")
+    emit("  " + _("requirements"), "#")
     for r in c.requirements:
-        a = r.a or f"(not in {ka})"
-        b = r.b or f"(not in {kb})"
+        a = outcome(r.a) if r.a else absent[ka]
+        b = outcome(r.b) if r.b else absent[kb]
         row = f"  {r.id:<{name_width}}{a:<{width}}{b:<{width}}"
-        emit(row + ("  ← differs" if r.changed else ""), "!" if r.changed else "")
+        emit(row + (differs if r.changed else ""), "!" if r.changed else "")
     for key, result in ((ka, c.a), (kb, c.b)):
         if result.missing_facts:
-            emit(f"  missing facts under {key}: {', '.join(result.missing_facts)}")
+            emit("  " + _("missing facts under {version}: {names}").format(version=key,
+                                                                          names=", ".join(result.missing_facts)))
     emit("")
     if c.explanation_problem:
-        emit(f"  explanations not available: {c.explanation_problem}", "!")
+        emit("  " + _("explanations not available: {problem}").format(problem=c.explanation_problem), "!")
         return "\n".join(lines) + "\n"
     changes = c.explanation_changes()
-    emit(f"  explanation lines that differ ({len(changes)})" if changes else "  the explanations are the same", "#")
+    emit("  " + (_("explanation lines that differ ({count})").format(count=_i18n.number(len(changes))) if changes
+                 else _("the explanations are the same")), "#")
     for mark, line in changes:
         emit(f"  {mark} {line}", mark)
     return "\n".join(lines) + "\n"

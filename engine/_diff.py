@@ -25,8 +25,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
+from . import _i18n
 from ._compile import LawVersion, Node, Note, Parameter, ParameterValue, Source
 from ._expr import Attr, Comprehension, Expr, Ref, children, render
+from ._i18n import gettext as _
 from ._trace import json_value
 
 # The order of the report: what changes decisions first, the bibliography last.
@@ -120,9 +122,11 @@ class VersionDiff:
         }
 
 
-def diff_versions(old: LawVersion, new: LawVersion, *, pair_renames: bool = True) -> VersionDiff:
-    """The semantic diff from ``old`` to ``new``."""
-    return _Differ(old, new, pair_renames).run()
+def diff_versions(old: LawVersion, new: LawVersion, *, pair_renames: bool = True, lang: str | None = None
+                  ) -> VersionDiff:
+    """The semantic diff from ``old`` to ``new`` (its notes on renames in ``lang``, default Italian)."""
+    with _i18n.language(lang):
+        return _Differ(old, new, pair_renames).run()
 
 
 # -- describing one side ------------------------------------------------------------------------------------------
@@ -416,11 +420,14 @@ class _Differ:
             same_shape = skeleton(x.expr) == skeleton(y.expr)
             title = _similarity(x.label, y.label)
             if same_shape and anchored:
-                return 2 + title, f"same position and the same condition with other names: {skeleton(x.expr)}"
+                return 2 + title, _("same position and the same condition with other names: {shape}").format(
+                    shape=skeleton(x.expr))
             if same_shape and title >= TITLE_SIMILARITY:
-                return 1 + title, f"same condition structure and a similar title ({title:.0%})"
+                return 1 + title, _("same condition structure and a similar title ({similarity})").format(
+                    similarity=_i18n.percent(title, digits=0))
             if same_shape or anchored:
-                why = "same position" if anchored else f"the same condition with other names: {skeleton(x.expr)}"
+                why = _("same position") if anchored else _("the same condition with other names: {shape}").format(
+                    shape=skeleton(x.expr))
                 near.setdefault(x.name, (y.name, why))
                 near.setdefault(y.name, (x.name, why))
             return None
@@ -429,19 +436,23 @@ class _Differ:
         paired = {x.name for x, _, _ in out} | {y.name for _, y, _ in out}
         for name, (other, why) in near.items():
             if name not in paired and other not in paired:
-                self._near_miss[name] = f"not paired with {other} as a rename: {why} only"
+                self._near_miss[name] = _("not paired with {other} as a rename: {why} only").format(other=other,
+                                                                                                     why=why)
         if not self.pair_renames:
             for x, y, why in out:
-                self._near_miss[x.name] = f"with renames off; would be paired with {y.name} as renamed: {why}"
-                self._near_miss[y.name] = f"with renames off; would be paired with {x.name} as renamed: {why}"
+                off = _("with renames off; would be paired with {other} as renamed: {why}")
+                self._near_miss[x.name] = off.format(other=y.name, why=why)
+                self._near_miss[y.name] = off.format(other=x.name, why=why)
             return []
-        for x, y, _ in out:
+        for x, y, _why in out:
             if skeleton(x.expr) == skeleton(y.expr):
                 for before, after in _substitutions(x.expr, y.expr):
                     if before in self.old.facts and before not in self.new.facts and after in self.new.facts \
                             and after not in self.old.facts:
-                        self.fact_notes[before] = f"replaced by {after} in {y.name} (was {x.name})"
-                        self.fact_notes[after] = f"replaces {before} in {y.name} (was {x.name})"
+                        self.fact_notes[before] = _("replaced by {new} in {rule} (was {old_rule})").format(
+                            new=after, rule=y.name, old_rule=x.name)
+                        self.fact_notes[after] = _("replaces {old} in {rule} (was {old_rule})").format(
+                            old=before, rule=y.name, old_rule=x.name)
         return out
 
     def _requirements(self, pairs: list[tuple[Node, Node, str]]) -> None:
@@ -458,7 +469,8 @@ class _Differ:
             facets = [Facet(f, _lines(old, f), _lines(new, f))
                       for f in ("title", "condition", "sources", "unconfirmed")]
             label = (new or old or {})["title"]
-            note = f"renamed: {renamed_old[name][1]}" if new_name != name else self._near_miss.get(name)
+            note = (_("renamed: {why}").format(why=renamed_old[name][1]) if new_name != name
+                    else self._near_miss.get(name))
             self._simple("requirements", new_name if new else name, label, old, new,
                          _keep_context(facets, ("condition", "sources")), note=note,
                          old_id=name if old is not None and new is not None else None)
@@ -471,9 +483,10 @@ class _Differ:
             x, y = self.old.notes[a], self.new.notes[b]
             text = _similarity(x.text, y.text)
             if anchored and text >= NOTE_SIMILARITY_ANCHORED:
-                return 2 + text, f"same position and a similar text ({text:.0%})"
+                return 2 + text, _("same position and a similar text ({similarity})").format(
+                    similarity=_i18n.percent(text, digits=0))
             if text >= NOTE_SIMILARITY:
-                return 1 + text, f"a similar text ({text:.0%})"
+                return 1 + text, _("a similar text ({similarity})").format(similarity=_i18n.percent(text, digits=0))
             return None
 
         pairs = _pair(list(old), list(new), rule) if self.pair_renames else []
@@ -486,7 +499,7 @@ class _Differ:
             a = _note(self.old, old[ident]) if ident in old else None
             b = _note(self.new, new[new_id]) if new_id in new else None
             facets = [Facet(f, _lines(a, f), _lines(b, f)) for f in ("text", "sources", "unconfirmed")]
-            note = f"renamed: {renamed[ident][1]}" if ident in renamed else None
+            note = _("renamed: {why}").format(why=renamed[ident][1]) if ident in renamed else None
             self._simple("notes", new_id if b else ident, "", a, b,
                          _keep_context(facets, ("text",)), note=note,
                          old_id=ident if a is not None and b is not None else None)
@@ -622,7 +635,7 @@ def _pair(old: list[str], new: list[str], rule: Callable[[int, int, bool], tuple
     taken_old: set[int] = set()
     taken_new: set[int] = set()
     pairs = []
-    for _, i, j, why in sorted(scored):
+    for _score, i, j, why in sorted(scored):
         if i in taken_old or j in taken_new:
             continue
         taken_old.add(i)

@@ -25,10 +25,12 @@ from typing import Any
 from jinja2 import FileSystemLoader, StrictUndefined
 from jinja2.sandbox import SandboxedEnvironment
 
+from . import _i18n
 from ._check import is_percentage
 from ._compile import LawVersion, Node, Parameter, Source
 from ._explain import data, euro, numero, percentuale
 from ._expr import render
+from ._i18n import gettext as _
 from ._output import check_output_folder, writing
 from ._resources import rulesets_dir
 from ._run import Library
@@ -344,31 +346,32 @@ def write_docs(out: Path, library: Library) -> WrittenDocs:
 def add_command(commands: Any) -> None:
     """Register ``regole docs`` on the CLI's subparsers."""
     docs = commands.add_parser(
-        "docs", help="write the documentation of every ruleset (Markdown and HTML)",
-        description="Write the documentation of every ruleset (the bundled ones, or those under --rulesets) as "
+        "docs", help=_("write the documentation of every ruleset (Markdown and HTML)"),
+        description=_("Write the documentation of every ruleset (the bundled ones, or those under --rulesets) as "
                     "Markdown and as a static HTML site: one page per law version, an index per family. "
-                    "Exit status: 0 written, 1 a ruleset does not load, 2 misuse.")
+                    "Exit status: 0 written, 1 a ruleset does not load, 2 misuse."))
     docs.add_argument("--out", type=Path, default=Path("build/docs"), metavar="DIR",
-                      help="the folder to write to (default: build/docs)")
+                      help=_("the folder to write to (default: build/docs)"))
     docs.set_defaults(handler=run_command)
 
 
 def run_command(args: Any, library: Any, out: Any, err: Any) -> int:
     root: Path = args.rulesets or rulesets_dir()
     if not root.is_dir():
-        print(f"regole docs: no such folder: {root}", file=err)
+        print(_("regole docs: no such folder: {path}").format(path=root), file=err)
         return 2
     try:
         check_output_folder(args.out)
         with writing(args.out):
             result = write_docs(args.out, Library(root))
     except RulesetError as exc:
-        print(f"regole docs: a ruleset does not load (run `regole check`):\n{exc}", file=err)
+        print(_("regole docs: a ruleset does not load (run `regole check`):\n{error}").format(error=exc), file=err)
         return 1
     except OutputPathError as exc:
         print(f"regole docs: {exc}", file=err)
         return 2
     pages = sum(1 for f in result.files if f.suffix == ".html")
-    out.write(f"wrote {len(result.files)} files ({pages} HTML pages and as many Markdown) to {result.out}\n"
-              f"open {result.out / 'index.html'}\n")
+    out.write(_("wrote {files} files ({pages} HTML pages and as many Markdown) to {path}").format(
+        files=_i18n.number(len(result.files)), pages=_i18n.number(pages), path=result.out) + "\n")
+    out.write(_("open {path}").format(path=result.out / "index.html") + "\n")
     return 0

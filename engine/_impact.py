@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from . import _i18n
 from ._compile import LawVersion
 from ._dataset import Row, RowProblem
-from ._explain import euro, numero
 from ._facts import selecting_date
+from ._i18n import N_, NO_VALUE
+from ._i18n import gettext as _
 from ._run import kernel_for, prepare, run_case
 from .errors import FactsError, KernelError
 
@@ -64,7 +66,7 @@ class Decider:
         day = selecting_date(data, self.law.selected_by)
         if self.full_trace:
             return self._traced(data, day)
-        values, _ = prepare(self.law, data, day)
+        values, _facts = prepare(self.law, data, day)
         outcome = self.kernel.run(values, parameters_key=day)
         decision = outcome.decision
         if decision == "indeterminato":
@@ -245,18 +247,16 @@ def _difference(b: Decimal | None, a: Decimal | None) -> Decimal | None:
 # -- text ---------------------------------------------------------------------------------------------------------
 
 
+DECISION_LABELS = {"ammesso": N_("admitted"), "respinto": N_("refused"), "indeterminato": N_("undetermined")}
+
+
+def decision_label(decision: str) -> str:
+    """``ammesso`` as the reader's language says it (the JSON keeps the outcome's own name)."""
+    return _(DECISION_LABELS[decision]) if decision in DECISION_LABELS else decision
+
+
 def _share(n: int, total: int) -> str:
-    return f"{n / total * 100:.1f}%".replace(".", ",") if total else "—"
-
-
-def _signed_count(n: int) -> str:
-    return ("+" if n > 0 else "") + numero(n)
-
-
-def _signed_euro(value: Decimal | None) -> str:
-    if value is None:
-        return "—"
-    return ("+" if value > 0 else "") + euro(value)
+    return _i18n.percent(n / total) if total else NO_VALUE
 
 
 def _table(rows: list[list[str]], *, right: int = 1) -> list[str]:
@@ -269,43 +269,54 @@ def _table(rows: list[list[str]], *, right: int = 1) -> list[str]:
     return out
 
 
-def render_impact(impact: Impact) -> str:
+def render_impact(impact: Impact, *, lang: str | None = None) -> str:
+    """The impact as an aligned text table, in ``lang`` (default: ``REGOLE_LANG`` or Italian)."""
+    with _i18n.language(lang):
+        return _render_impact(impact)
+
+
+def _render_impact(impact: Impact) -> str:
     ka, kb = impact.a_law.key, impact.b_law.key
     n = impact.evaluated
     rate = impact.rows_read / impact.seconds if impact.seconds else 0
+    number, money = _i18n.number, _i18n.money
     lines = [f"regole impact {impact.source}: {ka} → {kb}",
-             f"  rows read {numero(impact.rows_read)}, evaluated under both versions {numero(n)}, bad "
-             f"{numero(impact.bad_rows)}; {impact.seconds:.1f} s ({numero(round(rate))} rows/s, two evaluations "
-             "per row)", ""]
-    rows = [["", ka, "", kb, "", "change"]]
+             "  " + _("rows read {read}, evaluated under both versions {evaluated}, bad {bad}; {seconds} s ({rate} "
+                      "rows/s, two evaluations per row)").format(
+                 read=number(impact.rows_read), evaluated=number(n), bad=number(impact.bad_rows),
+                 seconds=number(impact.seconds, digits=1), rate=number(round(rate))), ""]
+    rows = [["", ka, "", kb, "", _("change")]]
     for d in DECISIONS:
         x, y = impact.a.decisions[d], impact.b.decisions[d]
-        rows.append([d, numero(x), _share(x, n), numero(y), _share(y, n), _signed_count(y - x)])
-    rows.append(["gained eligibility (admitted under B only)", "", "", numero(impact.gains), "", ""])
-    rows.append(["lost eligibility (admitted under A only)", "", "", numero(impact.losses), "", ""])
+        rows.append([decision_label(d), number(x), _share(x, n), number(y), _share(y, n), _i18n.signed_number(y - x)])
+    rows.append([_("gained eligibility (admitted under B only)"), "", "", number(impact.gains), "", ""])
+    rows.append([_("lost eligibility (admitted under A only)"), "", "", number(impact.losses), "", ""])
     for o in impact.money_outputs:
         ta, tb = impact.a.totals.get(o, Decimal(0)), impact.b.totals.get(o, Decimal(0))
-        rows.append([f"{o}, total", euro(ta), "", euro(tb), "", _signed_euro(tb - ta)])
+        rows.append([_("{output}, total").format(output=o), money(ta), "", money(tb), "", _i18n.signed_money(tb - ta)])
         aa, ab = impact.a.average(o), impact.b.average(o)
-        rows.append([f"{o}, average of the admitted", euro(aa) if aa is not None else "—", "",
-                     euro(ab) if ab is not None else "—", "", _signed_euro(_difference(ab, aa))])
+        difference = _difference(ab, aa)
+        rows.append([_("{output}, average of the admitted").format(output=o), money(aa), "", money(ab), "",
+                     NO_VALUE if difference is None else _i18n.signed_money(difference)])
     lines += _table(rows)
-    lines += ["", f"  decisions: rows {ka}, columns {kb}"]
-    matrix = [["", *DECISIONS, "total"]]
+    lines += ["", "  " + _("decisions: rows {a}, columns {b}").format(a=ka, b=kb)]
+    matrix = [["", *(decision_label(d) for d in DECISIONS), _("total")]]
     for a in DECISIONS:
         counts = [impact.transitions[(a, b)] for b in DECISIONS]
-        matrix.append([a, *(numero(c) for c in counts), numero(sum(counts))])
+        matrix.append([decision_label(a), *(number(c) for c in counts), number(sum(counts))])
     lines += _table(matrix)
-    lines += ["", "  first failing requirement of the refused applications"]
-    failures = [["requirement", ka, kb, "change"]]
+    lines += ["", "  " + _("first failing requirement of the refused applications")]
+    failures = [[_("requirement"), ka, kb, _("change")]]
     for ident, x, y in impact.requirement_rows():
         in_a = any(r.name == ident for r in impact.a_law.requirements)
         in_b = any(r.name == ident for r in impact.b_law.requirements)
-        failures.append([ident, numero(x) if in_a else "—", numero(y) if in_b else "—", _signed_count(y - x)])
+        failures.append([ident, number(x) if in_a else NO_VALUE, number(y) if in_b else NO_VALUE,
+                         _i18n.signed_number(y - x)])
     lines += _table(failures)
-    lines.append("  (— : the version has no such requirement)")
+    lines.append("  " + _("(— : the version has no such requirement)"))
     if impact.problems:
-        lines += ["", f"  bad rows: {numero(impact.bad_rows)} (each skipped; the first ones below)"]
+        lines += ["", "  " + _("bad rows: {count} (each skipped; the first ones below)").format(
+            count=number(impact.bad_rows))]
         lines += [f"    {p.render()}" for p in impact.problems[:20]]
     return "\n".join(lines) + "\n"
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 import html
 from decimal import Decimal
 
-from ._explain import euro, numero
-from ._impact import DECISIONS, Impact, Tally
+from . import _i18n
+from ._i18n import gettext as _
+from ._impact import DECISIONS, Impact, Tally, decision_label
 
 A_COLOUR = "#d9822b"  # version A
 B_COLOUR = "#2b6cb0"  # version B
@@ -25,35 +26,55 @@ code{font:13px ui-monospace,monospace}
 """
 
 
+euro, numero = _i18n.money, _i18n.number  # in the language in force
+
+
 def _e(text: object) -> str:
     return html.escape(str(text))
 
 
-def render_impact_html(impact: Impact) -> str:
+def _h2(text: str) -> str:
+    return f"<h2>{_e(text)}</h2>"
+
+
+def _p(text: str) -> str:
+    return f"<p>{_e(text)}</p>"
+
+
+def render_impact_html(impact: Impact, *, lang: str | None = None) -> str:
+    """The impact as a self-contained page in ``lang`` (default: ``REGOLE_LANG`` or Italian)."""
+    with _i18n.language(lang):
+        return _render(impact)
+
+
+def _render(impact: Impact) -> str:
     ka, kb = impact.a_law.key, impact.b_law.key
-    title = f"Impact of {ka} → {kb}"
-    parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+    title = _("Impact of {a} → {b}").format(a=ka, b=kb)
+    about = _("Applications: {source} ({format}), {read} rows read, {evaluated} evaluated under both versions, {bad} "
+              "bad rows skipped. Version A: {a} ({a_title}, sha256 {a_sha}); version B: {b} ({b_title}, sha256 "
+              "{b_sha}). Each application is evaluated on its own date under both versions.").format(
+        source=f"<code>{_e(impact.source)}</code>", format=_e(impact.fmt), read=numero(impact.rows_read),
+        evaluated=numero(impact.evaluated), bad=numero(impact.bad_rows), a=f'<span class="a">{_e(ka)}</span>',
+        a_title=_e(impact.a_law.title), a_sha=impact.a_law.sha256[:12], b=f'<span class="b">{_e(kb)}</span>',
+        b_title=_e(impact.b_law.title), b_sha=impact.b_law.sha256[:12])
+    parts = ["<!DOCTYPE html>", f'<html lang="{_i18n.current()}"><head><meta charset="utf-8">',
              '<meta name="viewport" content="width=device-width, initial-scale=1">', f"<title>{_e(title)}</title>",
-             f"<style>{_STYLE}</style></head><body>", f"<h1>{_e(title)}</h1>",
-             f'<p>Applications: <code>{_e(impact.source)}</code> ({_e(impact.fmt)}), {numero(impact.rows_read)} rows '
-             f"read, {numero(impact.evaluated)} evaluated under both versions, {numero(impact.bad_rows)} bad rows "
-             f'skipped. Version A: <span class="a">{_e(ka)}</span> ({_e(impact.a_law.title)}, sha256 '
-             f'{impact.a_law.sha256[:12]}); version B: <span class="b">{_e(kb)}</span> ({_e(impact.b_law.title)}, '
-             f"sha256 {impact.b_law.sha256[:12]}). Each application is evaluated on its own date under both "
-             "versions.</p>"]
+             f"<style>{_STYLE}</style></head><body>", f"<h1>{_e(title)}</h1>", f"<p>{about}</p>"]
     parts += _summary(impact)
-    parts += ["<h2>Decisions</h2>", _decision_bars(impact)]
-    parts += ["<h2>Transitions between decisions</h2>",
-              f'<p class="note">Rows: the decision under {_e(ka)}; columns: under {_e(kb)}. Gains (admitted under '
-              f"B only): {numero(impact.gains)}; losses (admitted under A only): {numero(impact.losses)}.</p>",
+    parts += [_h2(_("Decisions")), _decision_bars(impact)]
+    transitions = _("Rows: the decision under {a}; columns: under {b}. Gains (admitted under B only): {gains}; "
+                    "losses (admitted under A only): {losses}.").format(
+        a=_e(ka), b=_e(kb), gains=numero(impact.gains), losses=numero(impact.losses))
+    parts += [_h2(_("Transitions between decisions")), f'<p class="note">{transitions}</p>',
               _transition_matrix(impact)]
     if impact.chart_output:
-        parts += [f"<h2>Distribution of <code>{_e(impact.chart_output)}</code> among the admitted</h2>",
-                  _histogram(impact)]
-    parts += ["<h2>First failing requirement of the refused applications</h2>", _failure_bars(impact)]
+        heading = _("Distribution of {output} among the admitted").format(
+            output=f"<code>{_e(impact.chart_output)}</code>")
+        parts += [f"<h2>{heading}</h2>", _histogram(impact)]
+    parts += [_h2(_("First failing requirement of the refused applications")), _failure_bars(impact)]
     if impact.problems:
-        parts.append(f"<h2>Bad rows ({numero(impact.bad_rows)})</h2><table><tr><th>row</th><th>field</th>"
-                     "<th>problem</th></tr>")
+        parts.append(_h2(_("Bad rows ({count})").format(count=numero(impact.bad_rows))) + "<table><tr>"
+                     + "".join(f"<th>{_e(h)}</th>" for h in (_("row"), _("field"), _("problem"))) + "</tr>")
         parts += [f"<tr><td>{p.row}</td><td>{_e(p.field or '')}</td><td>{_e(p.message)}</td></tr>"
                   for p in impact.problems[:200]]
         parts.append("</table>")
@@ -63,28 +84,31 @@ def render_impact_html(impact: Impact) -> str:
 
 def _summary(impact: Impact) -> list[str]:
     ka, kb = impact.a_law.key, impact.b_law.key
-    out = [f'<table><tr><th></th><th class="a">{_e(ka)}</th><th class="b">{_e(kb)}</th><th>change</th></tr>']
+    change = _("change")
+    out = [f'<table><tr><th></th><th class="a">{_e(ka)}</th><th class="b">{_e(kb)}</th>'
+           f"<th>{_e(change)}</th></tr>"]
     for d in DECISIONS:
         x, y = impact.a.decisions[d], impact.b.decisions[d]
-        out.append(f"<tr><td>{d}</td><td>{numero(x)}</td><td>{numero(y)}</td><td>{_signed(y - x)}</td></tr>")
+        out.append(f"<tr><td>{_e(decision_label(d))}</td><td>{numero(x)}</td><td>{numero(y)}</td>"
+                   f"<td>{_signed(y - x)}</td></tr>")
     for o in impact.money_outputs:
         ta, tb = impact.a.totals.get(o, Decimal(0)), impact.b.totals.get(o, Decimal(0))
-        out.append(f"<tr><td>{_e(o)}, total</td><td>{euro(ta)}</td><td>{euro(tb)}</td>"
+        total, average = _("{output}, total").format(output=o), _("{output}, average of the admitted").format(output=o)
+        out.append(f"<tr><td>{_e(total)}</td><td>{euro(ta)}</td><td>{euro(tb)}</td>"
                    f"<td>{_signed_euro(tb - ta)}</td></tr>")
         aa, ab = impact.a.average(o), impact.b.average(o)
-        change = _signed_euro(ab - aa) if aa is not None and ab is not None else "—"
-        out.append(f"<tr><td>{_e(o)}, average of the admitted</td><td>{_euro(aa)}</td><td>{_euro(ab)}</td>"
-                   f"<td>{change}</td></tr>")
+        difference = _signed_euro(ab - aa) if aa is not None and ab is not None else "—"
+        out.append(f"<tr><td>{_e(average)}</td><td>{_euro(aa)}</td><td>{_euro(ab)}</td><td>{difference}</td></tr>")
     out.append("</table>")
     return out
 
 
 def _signed(n: int) -> str:
-    return ("+" if n > 0 else "") + numero(n)
+    return _i18n.signed_number(n)
 
 
 def _signed_euro(value: Decimal) -> str:
-    return ("+" if value > 0 else "") + euro(value)
+    return _i18n.signed_money(value)
 
 
 def _euro(value: Decimal | None) -> str:
@@ -97,10 +121,11 @@ def _svg(width: int, height: int, body: list[str], label: str) -> str:
 
 
 def _legend(x: int, y: int, impact: Impact) -> list[str]:
+    second = x + max(130, 18 + 7 * len(impact.a_law.key) + 20)  # after the first key, however long
     return [f'<rect x="{x}" y="{y - 10}" width="12" height="12" fill="{A_COLOUR}"/>',
             f'<text x="{x + 18}" y="{y}">{_e(impact.a_law.key)}</text>',
-            f'<rect x="{x + 130}" y="{y - 10}" width="12" height="12" fill="{B_COLOUR}"/>',
-            f'<text x="{x + 148}" y="{y}">{_e(impact.b_law.key)}</text>']
+            f'<rect x="{second}" y="{y - 10}" width="12" height="12" fill="{B_COLOUR}"/>',
+            f'<text x="{second + 18}" y="{y}">{_e(impact.b_law.key)}</text>']
 
 
 def _grouped_bars(groups: list[tuple[str, int, int]], impact: Impact, label: str, *, label_width: int = 110
@@ -110,7 +135,7 @@ def _grouped_bars(groups: list[tuple[str, int, int]], impact: Impact, label: str
     plot = width - label_width - 70
     top = 24
     height = top + len(groups) * (2 * bar + gap) + 10
-    peak = max([1, *(max(a, b) for _, a, b in groups)])
+    peak = max([1, *(max(a, b) for _name, a, b in groups)])
     body = _legend(label_width, 14, impact)
     for i, (name, a, b) in enumerate(groups):
         y = top + i * (2 * bar + gap)
@@ -124,16 +149,16 @@ def _grouped_bars(groups: list[tuple[str, int, int]], impact: Impact, label: str
 
 
 def _decision_bars(impact: Impact) -> str:
-    groups = [(d, impact.a.decisions[d], impact.b.decisions[d]) for d in DECISIONS]
-    return _grouped_bars(groups, impact, "decisions under both versions")
+    groups = [(decision_label(d), impact.a.decisions[d], impact.b.decisions[d]) for d in DECISIONS]
+    return _grouped_bars(groups, impact, _("decisions under both versions"))
 
 
 def _failure_bars(impact: Impact) -> str:
     groups = [(ident, a, b) for ident, a, b in impact.requirement_rows() if a or b]
     if not groups:
-        return "<p>No refused applications.</p>"
+        return _p(_("No refused applications."))
     longest = max(len(g[0]) for g in groups)
-    return _grouped_bars(groups, impact, "first failing requirement", label_width=min(60 + 7 * longest, 330))
+    return _grouped_bars(groups, impact, _("first failing requirement"), label_width=min(60 + 7 * longest, 330))
 
 
 def _transition_matrix(impact: Impact) -> str:
@@ -144,21 +169,24 @@ def _transition_matrix(impact: Impact) -> str:
             f'<text x="14" y="{top + 1.5 * cell_h}" text-anchor="middle" '
             f'transform="rotate(-90 14 {top + 1.5 * cell_h})">{_e(impact.a_law.key)}</text>']
     for j, d in enumerate(DECISIONS):
-        body.append(f'<text x="{left + j * cell_w + cell_w / 2}" y="{top - 8}" text-anchor="middle">{d}</text>')
+        body.append(f'<text x="{left + j * cell_w + cell_w / 2}" y="{top - 8}" text-anchor="middle">'
+                    f"{_e(decision_label(d))}</text>")
     for i, a in enumerate(DECISIONS):
-        body.append(f'<text x="{left - 8}" y="{top + i * cell_h + cell_h / 2 + 4}" text-anchor="end">{a}</text>')
+        body.append(f'<text x="{left - 8}" y="{top + i * cell_h + cell_h / 2 + 4}" text-anchor="end">'
+                    f"{_e(decision_label(a))}</text>")
         for j, b in enumerate(DECISIONS):
             n = impact.transitions[(a, b)]
             shade = 0.08 + 0.85 * (n / peak) ** 0.5 if n else 0.0
             colour = "#1d1d1f" if shade < 0.55 else "#ffffff"
             x, y = left + j * cell_w, top + i * cell_h
             body.append(f'<rect x="{x}" y="{y}" width="{cell_w - 2}" height="{cell_h - 2}" fill="{B_COLOUR}" '
-                        f'fill-opacity="{shade:.3f}" stroke="#ccc"><title>{a} → {b}: {numero(n)}</title></rect>')
+                        f'fill-opacity="{shade:.3f}" stroke="#ccc"><title>{_e(decision_label(a))} → '
+                        f"{_e(decision_label(b))}: {numero(n)}</title></rect>")
             body.append(f'<text x="{x + cell_w / 2}" y="{y + cell_h / 2}" text-anchor="middle" fill="{colour}">'
                         f"{numero(n)}</text>")
             body.append(f'<text x="{x + cell_w / 2}" y="{y + cell_h / 2 + 15}" text-anchor="middle" '
-                        f'fill="{colour}" font-size="10">{n / total * 100:.1f}%</text>')
-    return _svg(left + 3 * cell_w + 10, top + 3 * cell_h + 10, body, "transition matrix of decisions")
+                        f'fill="{colour}" font-size="10">{_i18n.percent(n / total)}</text>')
+    return _svg(left + 3 * cell_w + 10, top + 3 * cell_h + 10, body, _("transition matrix of decisions"))
 
 
 def _bins(a: Tally, b: Tally) -> tuple[Decimal, Decimal, list[int], list[int]]:
@@ -174,7 +202,7 @@ def _bins(a: Tally, b: Tally) -> tuple[Decimal, Decimal, list[int], list[int]]:
 
 def _histogram(impact: Impact) -> str:
     if not impact.a.amounts and not impact.b.amounts:
-        return "<p>No admitted applications.</p>"
+        return _p(_("No admitted applications."))
     low, high, counts_a, counts_b = _bins(impact.a, impact.b)
     width, height, left, bottom, top = 720, 300, 60, 40, 30
     plot_w, plot_h = width - left - 50, height - top - bottom
@@ -200,10 +228,11 @@ def _histogram(impact: Impact) -> str:
         tick = low + (high - low) * k / 4
         x = left + plot_w * k / 4
         body.append(f'<text x="{x:.1f}" y="{top + plot_h + 16}" text-anchor="middle">{_e(euro(tick))}</text>')
-    note = (f'<p class="note">{numero(len(impact.a.amounts))} admitted under {_e(impact.a_law.key)}, '
-            f"{numero(len(impact.b.amounts))} under {_e(impact.b_law.key)}; {BINS} equal bins from "
-            f"{_e(euro(low))} to {_e(euro(high))}.</p>")
-    return _svg(width, height, body, f"distribution of {impact.chart_output}") + note
+    note = _("{count_a} admitted under {a}, {count_b} under {b}; {bins} equal bins from {low} to {high}.").format(
+        count_a=numero(len(impact.a.amounts)), a=_e(impact.a_law.key), count_b=numero(len(impact.b.amounts)),
+        b=_e(impact.b_law.key), bins=BINS, low=_e(euro(low)), high=_e(euro(high)))
+    label = _("distribution of {output}").format(output=impact.chart_output)
+    return _svg(width, height, body, label) + f'<p class="note">{note}</p>'
 
 
 __all__ = ["render_impact_html"]

@@ -22,7 +22,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from . import _i18n
 from ._compile import LawVersion
+from ._i18n import gettext as _
 from ._schema import jsonable, validator_for
 from ._types import ListType
 from ._yaml import LoadedYaml, Path_, load_yaml_file
@@ -76,9 +78,10 @@ class PopulationSpec:
 
     def applications(self, n: int, seed: int) -> Iterator[dict[str, Any]]:
         if not 0 <= seed < SEED_STRIDE:
-            raise ValueError(f"the seed must be between 0 and {SEED_STRIDE - 1}")
+            raise ValueError(_("the seed must be between 0 and {last}").format(last=SEED_STRIDE - 1))
         if not 0 <= n <= MAX_APPLICATIONS:
-            raise ValueError(f"the number of applications must be between 0 and {MAX_APPLICATIONS:,}")
+            raise ValueError(_("the number of applications must be between 0 and {last}").format(
+                last=_i18n.number(MAX_APPLICATIONS)))
         for index in range(n):
             yield self.application(seed, index)
 
@@ -91,17 +94,20 @@ class PopulationSpec:
         for fact in self.facts:
             ftype = declared.get(fact.name)
             if ftype is None:
-                problems.append(Problem(f"{fact.name!r} is not a fact of any version of {self.family}",
+                problems.append(Problem(_("{name!r} is not a fact of any version of {family}").format(
+                                            name=fact.name, family=self.family),
                                         code="G010", file=self.path, path=f"facts.{fact.name}"))
             elif isinstance(ftype, ListType):
                 wanted = dict(ftype.fields)
                 got = {name: _KIND_TYPES.get(kind, kind) for name, kind in fact.fields}
                 if fact.kind != "list" or got != wanted:
-                    problems.append(Problem(f"{fact.name!r} is a list of {wanted}, the population draws "
-                                            f"{fact.kind} {got or ''}".rstrip(), code="G011", file=self.path,
+                    problems.append(Problem(_("{name!r} is a list of {wanted}, the population draws {kind}").format(
+                                            name=fact.name, wanted=wanted, kind=f"{fact.kind} {got or ''}".rstrip()),
+                                            code="G011", file=self.path,
                                             path=f"facts.{fact.name}"))
             elif _KIND_TYPES.get(fact.kind) != ftype:
-                problems.append(Problem(f"{fact.name!r} is {ftype}, the population draws {fact.kind}",
+                problems.append(Problem(_("{name!r} is {type}, the population draws {kind}").format(
+                                            name=fact.name, type=ftype, kind=fact.kind),
                                         code="G011", file=self.path, path=f"facts.{fact.name}"))
         return problems
 
@@ -202,7 +208,8 @@ class _Builder:
         self.loaded = loaded
         self.data: dict[str, Any] = loaded.data
         self.problems: list[Problem] = []
-        self.kinds: dict[str, str] = {}  # the top-level facts built so far
+        self.kinds: dict[str, str] = {}  # the facts built so far (a list's fields as "list.field")
+        self.item: str | None = None  # the list whose item fields are being built
 
     def build(self) -> PopulationSpec:
         facts = []
@@ -236,7 +243,8 @@ class _Builder:
     def _earlier(self, name: str, kinds: tuple[str, ...], path: Path_) -> None:
         if self.kinds.get(name) not in kinds:
             self.problems.append(self.loaded.problem(
-                path, f"{name!r} must be a {' or '.join(kinds)} fact listed above this one", code="G002"))
+                path, _("{name!r} must be a {kinds} fact listed above this one").format(
+                    name=name, kinds=" | ".join(kinds)), code="G002"))
 
     def _value(self, name: str, kind: str, spec: dict[str, Any], path: Path_) -> Draw:
         if kind == "boolean":
@@ -251,7 +259,8 @@ class _Builder:
             if kind == "money":
                 return lambda rng, context: _money(number(rng))
             places = Decimal(1).scaleb(-int(spec.get("decimals", 2)))
-            return lambda rng, context: f"{Decimal(repr(number(rng))).quantize(places, ROUND_HALF_UP)}"
+            # a JSON number, as a facts schema's "number" wants (money is a string; a number was one too)
+            return lambda rng, context: float(Decimal(repr(number(rng))).quantize(places, ROUND_HALF_UP))
         if kind == "choice":
             pick = _weighted([(text, float(w)) for text, w in spec["values"].items()])
             return lambda rng, context: pick(rng)
@@ -261,23 +270,28 @@ class _Builder:
 
     def _date(self, name: str, spec: dict[str, Any], path: Path_) -> Draw:
         base = spec.get("relative_to")
+        if base is not None and self.item is not None and f"{self.item}.{base}" in self.kinds:
+            base = f"{self.item}.{base}"  # an earlier field of the same list item (a period's end after its start)
         options: list[tuple[tuple[str, Any, Any], float]] = []
         for i, item in enumerate(spec["ranges"]):
             where = (*path, "ranges", i)
             if "from" in item:
                 start, end = dt.date.fromisoformat(str(item["from"])), dt.date.fromisoformat(str(item["to"]))
                 if end < start:
-                    self.problems.append(self.loaded.problem(where, f"ends ({end}) before it starts ({start})",
+                    self.problems.append(self.loaded.problem(where, _("ends ({end}) before it starts ({start})")
+                                                             .format(end=end, start=start),
                                                              code="G003"))
                 options.append((("absolute", start.toordinal(), end.toordinal()), float(item.get("weight", 1))))
                 continue
             unit = "days" if "days" in item else "years"
             low, high = item[unit]
             if high < low:
-                self.problems.append(self.loaded.problem((*where, unit), f"[{low}, {high}]: the first offset must "
-                                                         "not be larger than the second", code="G003"))
+                self.problems.append(self.loaded.problem((*where, unit), _("[{low}, {high}]: the first offset must "
+                                                                           "not be larger than the second").format(
+                                                         low=low, high=high), code="G003"))
             if base is None:
-                self.problems.append(self.loaded.problem(where, f"offsets in {unit} need 'relative_to' on the fact",
+                self.problems.append(self.loaded.problem(where, _("offsets in {unit} need 'relative_to' on the fact")
+                                                         .format(unit=unit),
                                                          code="G002"))
             options.append(((unit, low, high), float(item.get("weight", 1))))
         if base is not None:
@@ -367,16 +381,22 @@ class _Builder:
             lengths.append((int(text), float(weight)))
         pick = _weighted(lengths)
         fields = []
+        self.item = name
         for field, fspec in spec["fields"].items():
             if fspec["kind"] in ("list", "money_by_year"):
                 self.problems.append(self.loaded.problem((*path, "fields", field, "kind"),
-                                                         "list items hold plain values only", code="G004"))
+                                                         _("list items hold plain values only"), code="G004"))
                 continue
             fields.append((field, self._fact(f"{name}.{field}", fspec, (*path, "fields", field)).draw))
+            self.kinds[f"{name}.{field}"] = fspec["kind"]
+        self.item = None
+        scoped = [f"{name}.{field}" for field, _draw in fields]
 
         def draw(rng: random.Random, context: Context) -> Any:
             items = []
-            for _ in range(pick(rng)):
+            for _item in range(pick(rng)):
+                for key in scoped:  # an item's fields are relative to the same item's, never the last one's
+                    context.pop(key, None)
                 item = {}
                 for field, field_draw in fields:
                     value = field_draw(rng, context)

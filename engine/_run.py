@@ -8,8 +8,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from . import _i18n
 from ._compile import LawVersion, load_ruleset
 from ._facts import normalise_python_facts, parse_facts_json, selecting_date, to_values, validate_facts
+from ._i18n import gettext as _
 from ._kernel import Kernel
 from ._resources import rulesets_dir
 from ._schema import load_schema
@@ -56,16 +58,21 @@ class Library:
                 self._loaded = loaded
             return self._loaded
 
+    def _none_found(self) -> VersionSelectionError:
+        return VersionSelectionError(_("no rulesets found in {path} (expected <family>/*.yaml files)").format(
+            path=self._root))
+
     def families(self) -> list[str]:
         families = sorted(self._all())
         if not families:
-            raise VersionSelectionError(f"no rulesets found in {self._root} (expected <family>/*.yaml files)")
+            raise self._none_found()
         return families
 
     def versions(self, family: str) -> list[LawVersion]:
         laws = self._all().get(family)
         if not laws:
-            raise VersionSelectionError(f"unknown family {family!r}; known: {', '.join(self.families()) or 'none'}")
+            raise VersionSelectionError(_("unknown family {family!r}; known: {known}").format(
+                family=family, known=", ".join(self.families()) or _("none")))
         return list(laws)
 
     def get(self, family: str, version: str) -> LawVersion:
@@ -73,7 +80,8 @@ class Library:
             if law.version == version:
                 return law
         known = ", ".join(law.version for law in self.versions(family))
-        raise VersionSelectionError(f"{family} has no version {version!r}; known: {known}")
+        raise VersionSelectionError(_("{family} has no version {version!r}; known: {known}").format(
+            family=family, version=version, known=known))
 
     def select(self, family: str, day: dt.date) -> LawVersion:
         """The version of ``family`` that governs ``day``; an error, never a fallback, when none or more than
@@ -83,11 +91,14 @@ class Library:
         if len(governing) == 1:
             return governing[0]
         if governing:
-            names = " and ".join(law.version for law in governing)
-            raise VersionSelectionError(f"versions {names} of {family} both govern {day.isoformat()}: their periods "
-                                        "overlap (regole check reports it as V001); force one with --law-version")
-        periods = "; ".join(f"{law.version}: {law.valid_from} – {law.valid_to or '…'}" for law in laws)
-        raise VersionSelectionError(f"no version of {family} governs {day.isoformat()} ({periods})")
+            names = ", ".join(law.version for law in governing)
+            raise VersionSelectionError(_("versions {names} of {family} both govern {day}: their periods overlap "
+                                          "(regole check reports it as V001); force one with --law-version").format(
+                names=names, family=family, day=_i18n.date(day)))
+        periods = "; ".join(f"{law.version}: {_i18n.date(law.valid_from)} – "
+                            f"{_i18n.date(law.valid_to) if law.valid_to else '…'}" for law in laws)
+        raise VersionSelectionError(_("no version of {family} governs {day} ({periods})").format(
+            family=family, day=_i18n.date(day), periods=periods))
 
     def guess_family(self, facts: Mapping[str, Any]) -> str:
         """The family these facts are for: the one whose facts schema accepts them or, for bad facts, the
@@ -95,7 +106,7 @@ class Library:
         there, or the only one whose schema knows most of the fields)."""
         families = self._all()
         if not families:
-            raise VersionSelectionError(f"no rulesets found in {self._root} (expected <family>/*.yaml files)")
+            raise self._none_found()
         schemas = {family: laws[0].facts_schema for family, laws in families.items()}
         matches = [family for family, schema in schemas.items() if _accepts(schema, facts)]
         if len(matches) == 1:
@@ -111,8 +122,8 @@ class Library:
             leaders = [f for f, count in overlap.items() if count == max(overlap.values())]
             if len(leaders) == 1 and overlap[leaders[0]]:
                 return leaders[0]
-        raise VersionSelectionError("cannot tell which family these facts are for; name it (--family "
-                                    f"{'|'.join(self.families())})")
+        raise VersionSelectionError(_("cannot tell which family these facts are for; name it (--family {names})")
+                                    .format(names="|".join(self.families())))
 
 
 def _accepts(schema_name: str, facts: Mapping[str, Any]) -> bool:

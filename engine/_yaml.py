@@ -19,6 +19,7 @@ import yaml
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ._i18n import gettext as _
 from .errors import Problem, YamlSyntaxError
 
 MAX_RULESET_BYTES = 1_000_000
@@ -98,7 +99,7 @@ class _Loader(yaml.SafeLoader):
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()  # type: ignore[no-untyped-call]
         if isinstance(event, AliasEvent) or getattr(event, "anchor", None):
-            raise yaml.MarkedYAMLError(None, None, "anchors and aliases (&name, *name) are not allowed in rulesets",
+            raise yaml.MarkedYAMLError(None, None, _("anchors and aliases (&name, *name) are not allowed in rulesets"),
                                        event.start_mark)
         return super().compose_node(parent, index)
 
@@ -107,7 +108,7 @@ def load_yaml_text(text: str, file: str) -> LoadedYaml:
     """Parse ``text`` (the contents of ``file``) into a :class:`LoadedYaml` or raise YamlSyntaxError."""
     size = len(text.encode("utf-8"))
     if size > MAX_RULESET_BYTES:
-        raise YamlSyntaxError([Problem(f"file is {size} bytes, over the limit of {MAX_RULESET_BYTES}",
+        raise YamlSyntaxError([Problem(_too_big(size),
                                        code="Y005", file=file, line=1, column=1)])
     problems = _tab_problems(text, file)
     if problems:
@@ -129,11 +130,11 @@ def load_yaml_text(text: str, file: str) -> LoadedYaml:
     except yaml.YAMLError as exc:  # pragma: no cover - PyYAML marks nearly every error
         raise YamlSyntaxError([Problem(str(exc), code="Y001", file=file)]) from None
     except RecursionError:
-        raise YamlSyntaxError([Problem(f"nesting deeper than {MAX_NESTING} levels", code="Y006", file=file,
+        raise YamlSyntaxError([Problem(_too_deep(), code="Y006", file=file,
                                        line=1, column=1)]) from None
     loaded = LoadedYaml(data=None, file=file, text=text)
     if root is None:
-        raise YamlSyntaxError([Problem("the file is empty", code="Y001", file=file, line=1, column=1)])
+        raise YamlSyntaxError([Problem(_("the file is empty"), code="Y001", file=file, line=1, column=1)])
     problems = []
     loaded.data = _construct(root, (), loaded, problems, 0)
     if problems:
@@ -145,15 +146,15 @@ def load_yaml_file(path: Path) -> LoadedYaml:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise YamlSyntaxError([Problem(f"cannot read the file: {exc.strerror}", code="Y000",
+        raise YamlSyntaxError([Problem(_("cannot read the file: {reason}").format(reason=exc.strerror), code="Y000",
                                        file=str(path))]) from None
     if len(raw) > MAX_RULESET_BYTES:
-        raise YamlSyntaxError([Problem(f"file is {len(raw)} bytes, over the limit of {MAX_RULESET_BYTES}",
+        raise YamlSyntaxError([Problem(_too_big(len(raw)),
                                        code="Y005", file=str(path), line=1, column=1)])
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise YamlSyntaxError([Problem(f"not UTF-8 text (byte {exc.start})", code="Y000",
+        raise YamlSyntaxError([Problem(_("not UTF-8 text (byte {offset})").format(offset=exc.start), code="Y000",
                                        file=str(path))]) from None
     return load_yaml_text(text, str(path))
 
@@ -170,34 +171,36 @@ def _tab_problems(text: str, file: str) -> list[Problem]:
     for number, line in enumerate(text.splitlines(), start=1):
         indent = len(line) - len(line.lstrip(" \t"))
         if "\t" in line[:indent]:
-            problems.append(Problem("tab used for indentation; YAML indents with spaces", code="Y002",
+            problems.append(Problem(_("tab used for indentation; YAML indents with spaces"), code="Y002",
                                     file=file, line=number, column=line.index("\t") + 1,
-                                    hint="replace the tab with spaces", source_line=line))
+                                    hint=_("replace the tab with spaces"), source_line=line))
     return problems
 
 
 def _construct(node: Node, path: Path_, out: LoadedYaml, problems: list[Problem], depth: int) -> Any:
     out.values[path] = Mark(node.start_mark.line + 1, node.start_mark.column + 1)
     if depth > MAX_NESTING:
-        problems.append(out.problem(path, f"nesting deeper than {MAX_NESTING} levels", code="Y006"))
+        problems.append(out.problem(path, _too_deep(), code="Y006"))
         return None
     if node.tag not in _ALLOWED_TAGS:
-        problems.append(out.problem(path, f"tag {node.tag!r} is not allowed; rulesets use plain YAML values",
+        problems.append(out.problem(path, _("tag {tag!r} is not allowed; rulesets use plain YAML values")
+                                    .format(tag=node.tag),
                                     code="Y004"))
         return None
     if isinstance(node, MappingNode):
         result: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
-                problems.append(out.problem(path, "mapping keys must be plain text", code="Y001"))
+                problems.append(out.problem(path, _("mapping keys must be plain text"), code="Y001"))
                 continue
             key = str(key_node.value)
             key_mark = Mark(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             if key in result:
                 first = out.keys[(*path, key)]
                 out.keys[(*path, key)] = key_mark
-                problems.append(out.problem((*path, key), f"duplicate key {key!r}: the first one is on line "
-                                            f"{first.line}; YAML would silently keep only the last",
+                duplicate = _("duplicate key {key!r}: the first one is on line {line}; YAML would silently keep only "
+                              "the last").format(key=key, line=first.line)
+                problems.append(out.problem((*path, key), duplicate,
                                             code="Y007", key=True))
                 continue
             out.keys[(*path, key)] = key_mark
@@ -242,16 +245,25 @@ def _scalar(node: ScalarNode, path: Path_, out: LoadedYaml, problems: list[Probl
         except InvalidOperation:
             value = Decimal("NaN")
         if not value.is_finite():
-            problems.append(out.problem(path, f"{text!r} is not a finite number", code="Y008"))
+            problems.append(out.problem(path, _("{text!r} is not a finite number").format(text=text), code="Y008"))
             return None
         return value
     if tag == "tag:yaml.org,2002:timestamp":
         if not _DATE_RE.match(text):
-            problems.append(out.problem(path, f"{text!r}: write dates as YYYY-MM-DD", code="Y009"))
+            problems.append(out.problem(path, _("{text!r}: write dates as YYYY-MM-DD").format(text=text), code="Y009"))
             return None
         try:
             return dt.date.fromisoformat(text)
         except ValueError:
-            problems.append(out.problem(path, f"{text!r} is not a real date", code="Y009"))
+            problems.append(out.problem(path, _("{text!r} is not a real date").format(text=text), code="Y009"))
             return None
     return text  # pragma: no cover - every allowed tag is handled above
+
+
+def _too_big(size: int) -> str:
+    return _("file is {size} bytes, over the limit of {limit}").format(size=size, limit=MAX_RULESET_BYTES)
+
+
+def _too_deep() -> str:
+    return _("nesting deeper than {limit} levels").format(limit=MAX_NESTING)
+

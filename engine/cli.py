@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import _casetests, _check, _docs
+from . import _casetests, _check, _docs, _facts_template, _i18n
 from ._commands import register as register_comparison_commands
 from ._explain import explain
 from ._facts import read_facts_file
+from ._i18n import gettext as _
 from ._run import Library, default_library, evaluate
 from ._version import __version__
 from .errors import FactsError, KernelError, OutputPathError, RegoleError, RulesetError, VersionSelectionError
@@ -40,31 +42,64 @@ EXIT_KERNEL = 6
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="regole", description="Italian social-security law as data: evaluate cases, list law versions.")
-    parser.add_argument("--version", action="version", version=f"regole {__version__}")
+        prog="regole", description=_("Italian social-security law as data: evaluate cases, list law versions."))
+    parser.add_argument("--version", action="version", version=f"regole {__version__}",
+                        help=_("show the version of regole and exit"))
     parser.add_argument("--rulesets", metavar="DIR", type=Path,
-                        help="read rulesets from DIR/<family>/*.yaml instead of the bundled ones")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+                        help=_("read rulesets from DIR/<family>/*.yaml instead of the bundled ones"))
+    commands = parser.add_subparsers(dest="command", required=True, metavar=_("COMMAND"))
 
-    ev = commands.add_parser("evaluate", help="evaluate one case and explain the decision in Italian",
-                             description="Evaluate the facts in FILE (JSON; '-' reads standard input).")
-    ev.add_argument("file", metavar="FILE", help="JSON facts of the case, or - for standard input")
-    ev.add_argument("--family", help="the measure (e.g. iscro); guessed from the facts when omitted")
+    ev = commands.add_parser("evaluate", help=_("evaluate one case and explain the decision in Italian"),
+                             description=_("Evaluate the facts in FILE (JSON; '-' reads standard input)."))
+    ev.add_argument("file", metavar="FILE", help=_("JSON facts of the case, or - for standard input"))
+    ev.add_argument("--family", help=_("the measure (e.g. iscro); guessed from the facts when omitted"))
     ev.add_argument("--law-version", metavar="VERSION",
-                    help="apply this version of the law whatever the date (e.g. 2024)")
-    ev.add_argument("--json", action="store_true", help="print the result and its trace as JSON")
+                    help=_("apply this version of the law whatever the date (e.g. 2024)"))
+    ev.add_argument("--json", action="store_true", help=_("print the result and its trace as JSON"))
+    ev.add_argument("--explain", action="store_true",
+                    help=_("with --json: add the Italian explanation to the JSON (key \"explanation\")"))
 
-    commands.add_parser("rulesets", help="list the families and law versions with the periods they govern")
+    commands.add_parser("rulesets", help=_("list the families and law versions with the periods they govern"))
     register_comparison_commands(commands)  # diff, compare, impact, population
-    for toolkit in (_check, _casetests, _docs):  # check, test, docs: the authoring toolkit
+    for toolkit in (_check, _casetests, _docs, _facts_template):  # check, test, docs, facts-template
         toolkit.add_command(commands)
     from .service import add_command as add_serve  # serve: FastAPI and uvicorn load only when it runs
 
     add_serve(commands)
+    lang_help = _("the language of messages and reports: it (default) or en; also REGOLE_LANG")
+    for command_parser in (parser, *commands.choices.values()):  # --lang before or after the command
+        command_parser.add_argument("--lang", choices=_i18n.LANGUAGES, default=argparse.SUPPRESS, help=lang_help)
     return parser
 
 
+def _language_asked(argv: Sequence[str]) -> str | None:
+    """The value of ``--lang`` before argparse runs (argparse's own messages must already speak it)."""
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith("--lang="):
+            return arg.partition("=")[2]
+    return None
+
+
 def main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+    """``regole``: everything a person reads in the language of ``--lang``, else ``REGOLE_LANG``, else Italian."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    try:
+        lang = _i18n.resolve(_language_asked(arguments))
+    except ValueError:  # an unknown --lang: argparse reports it (exit 2), in the language of REGOLE_LANG
+        try:
+            lang = _i18n.resolve(None)
+        except ValueError as exc:
+            print(f"regole: {_i18n.ENVIRONMENT_VARIABLE}: {exc}", file=stderr or sys.stderr)
+            return EXIT_USAGE
+    with _i18n.language(lang), _i18n.argparse_language():
+        return _main(arguments, stdout=stdout, stderr=stderr)
+
+
+def _main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
     out = stdout or sys.stdout
     err = stderr or sys.stderr
     parser = _parser()
@@ -107,7 +142,10 @@ def _evaluate(args: argparse.Namespace, library: Library, out: TextIO) -> int:
     raw = read_facts_file(args.file)
     source = "<stdin>" if args.file == "-" else args.file
     result = evaluate(raw, family=args.family, version=args.law_version, library=library, source=source)
-    if args.json:
+    if args.json and args.explain:  # one call for the decision and its explanation (always Italian, as the law)
+        out.write(json.dumps({**result.to_dict(), "explanation": explain(result)}, ensure_ascii=False, indent=2)
+                  + "\n")
+    elif args.json:
         out.write(result.to_json() + "\n")
     else:
         out.write(explain(result))
@@ -116,13 +154,16 @@ def _evaluate(args: argparse.Namespace, library: Library, out: TextIO) -> int:
 
 def _rulesets(library: Library, out: TextIO) -> int:
     families = library.families()
-    width = max((len(law.version) for family in families for law in library.versions(family)), default=0)
+    laws = [law for family in families for law in library.versions(family)]
+    width = max((len(law.version) for law in laws), default=0)
+    date_width = max((len(_i18n.date(law.valid_to)) for law in laws if law.valid_to), default=1)
     for family in families:
         out.write(f"{family}\n")
         for law in library.versions(family):
-            until = law.valid_to.isoformat() if law.valid_to else "…"
-            out.write(f"  {law.version:<{width}}  {law.valid_from.isoformat()} – {until:<10}  {law.title}  "
-                      f"(scelta da: {law.selected_by})\n")
+            until = _i18n.date(law.valid_to) if law.valid_to else "…"
+            selected = _("(selected by: {field})").format(field=law.selected_by)
+            out.write(f"  {law.version:<{width}}  {_i18n.date(law.valid_from)} – {until:<{date_width}}  {law.title}  "
+                      f"{selected}\n")
     return EXIT_OK
 
 

@@ -7,6 +7,7 @@ import copy
 import functools
 import io
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -162,3 +163,20 @@ def assert_valid_output(command: str, document: Any) -> None:
     """``document`` (the parsed JSON a command printed) follows schemas/output/``command``.schema.json."""
     errors = sorted(_output_validators()[command].iter_errors(document), key=lambda e: list(e.absolute_path))
     assert not errors, [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"[:300] for e in errors[:5]]
+
+
+@pytest.fixture(scope="module")
+def english() -> Iterator[None]:
+    """Reports in English (``REGOLE_LANG=en``) for a module whose tests read the English wording; the Italian
+    default is what tests/test_golden.py and tests/test_i18n.py check."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("REGOLE_LANG", "en")
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def italian_by_default() -> Iterator[None]:
+    """The tests expect regole's default language: a REGOLE_LANG set in the developer's shell does not leak in."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("REGOLE_LANG", raising=False)
+        yield

@@ -9,10 +9,13 @@ import re
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import cli
 
 from engine._casetests import load_case_file, same_value
 from engine._resources import rulesets_dir
+
+pytestmark = pytest.mark.usefixtures("english")  # these tests read the English wording
 
 
 def family_copy(tmp_path: Path, cases: str) -> Path:
@@ -48,7 +51,7 @@ BASE = """\
 
 
 def test_the_bundled_cases_pass() -> None:
-    code, out, err = cli("test")
+    code, out, err = cli("test", "--lang", "en")
     assert (code, err) == (0, "")
     assert re.search(r"^\d+ passed, 0 failed$", out, flags=re.MULTILINE), out
     assert "rulesets/iscro/tests/iscro-2024.yaml: " in out
@@ -65,7 +68,7 @@ def test_a_failed_case_shows_expected_and_actual_for_every_field(tmp_path: Path)
     missing_facts: []
     values: {sogla_calo: "3850.00"}
 """)
-    code, out, err = cli("test", str(folder))
+    code, out, err = cli("test", str(folder), "--lang", "en")
     assert (code, err) == (1, "")
     assert "casi.yaml: 1/2 passed" in out
     assert re.search(r"  FAIL  sbagliato \(.*casi\.yaml:19\)", out)

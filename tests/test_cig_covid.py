@@ -141,7 +141,7 @@ def test_version_is_selected_by_the_suspension_start(start: str, version: str) -
 
 @pytest.mark.parametrize("start", ["2020-12-31", "2022-01-01"])
 def test_no_version_before_2021_or_after_2021(start: str) -> None:
-    with pytest.raises(VersionSelectionError, match="no version of cig-covid governs"):
+    with pytest.raises(VersionSelectionError, match="nessuna versione di cig-covid regola"):
         run(case(BASE_L178, data_inizio_sospensione=start))
 
 
@@ -537,8 +537,8 @@ def test_cli_lists_the_family_and_explains_the_example() -> None:
     regole = Path(sys.executable).with_name("regole")
     listed = subprocess.run([regole, "rulesets"], capture_output=True, text=True, check=True).stdout
     assert "cig-covid\n" in listed
-    assert "2021-l178  2021-01-01 – 2021-03-31" in listed
-    assert "2021-dl41  2021-04-01 – 2021-12-31" in listed
+    assert "2021-l178  1 gen 2021 – 31 mar 2021" in listed
+    assert "2021-dl41  1 apr 2021 – 31 dic 2021" in listed
     explained = subprocess.run([regole, "evaluate", str(EXAMPLE)], capture_output=True, text=True, check=True).stdout
     assert "Esito: AMMESSA IN PARTE. Concesse 8 settimane dal 1° febbraio 2021 al 28 marzo 2021" in explained
 

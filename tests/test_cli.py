@@ -106,9 +106,9 @@ def test_rulesets_lists_both_iscro_versions_with_their_periods() -> None:
     families = [line for line in lines if not line.startswith(" ")]
     assert families == ["cig-covid", "iscro"]  # sorted; each followed by its versions
     lines = lines[lines.index("iscro"):]
-    assert re.fullmatch(r"\s+2021\s+2021-01-01 – 2023-12-31\s+ISCRO sperimentale \(L\. 178/2020\)\s+"
+    assert re.fullmatch(r"\s+2021\s+1 gen 2021 – 31 dic 2023\s+ISCRO sperimentale \(L\. 178/2020\)\s+"
                         r"\(scelta da: data_domanda\)", lines[1])
-    assert re.fullmatch(r"\s+2024\s+2024-01-01 – …\s+ISCRO strutturale \(L\. 213/2023\)\s+"
+    assert re.fullmatch(r"\s+2024\s+1 gen 2024 – …\s+ISCRO strutturale \(L\. 213/2023\)\s+"
                         r"\(scelta da: data_domanda\)", lines[2])
     assert len(lines) == 3
 
@@ -155,33 +155,35 @@ def test_date_no_version_governs_exit_5(tmp_path: Path) -> None:
     path = facts_file(tmp_path, {"data_domanda": "2020-05-01"})
     code, out, err = cli("evaluate", str(path))
     assert (code, out) == (EXIT_VERSION, "")
-    assert err.startswith("regole: no version of iscro governs 2020-05-01 (")
-    assert "2021: 2021-01-01 – 2023-12-31" in err
+    assert err.startswith("regole: nessuna versione di iscro regola la data 1 mag 2020 (")
+    assert "2021: 1 gen 2021 – 31 dic 2023" in err
     assert "Traceback" not in err
 
 
 def test_unknown_forced_version_exit_5() -> None:
     code, out, err = cli("evaluate", str(EXAMPLE), "--law-version", "1999")
     assert (code, out) == (EXIT_VERSION, "")
-    assert err == "regole: iscro has no version '1999'; known: 2021, 2024\n"
+    assert err == "regole: iscro non ha la versione '1999'; note: 2021, 2024\n"
 
 
 def test_unknown_family_exit_5() -> None:
     code, _, err = cli("evaluate", str(EXAMPLE), "--family", "cig")
     assert code == EXIT_VERSION
-    assert err == "regole: unknown family 'cig'; known: cig-covid, iscro\n"
+    assert err == "regole: misura sconosciuta 'cig'; note: cig-covid, iscro\n"
 
 
 def test_unknown_option_exit_2() -> None:
     code, out, err = cli("evaluate", str(EXAMPLE), "--bogus")
     assert (code, out) == (EXIT_USAGE, "")
-    assert "regole: error: unrecognized arguments: --bogus" in err
+    assert "regole: errore: argomenti non riconosciuti: --bogus" in err
+    english = cli("evaluate", str(EXAMPLE), "--bogus", "--lang", "en")[2]
+    assert "regole: error: unrecognized arguments: --bogus" in english
 
 
 def test_missing_command_exit_2() -> None:
     code, _, err = cli()
     assert code == EXIT_USAGE
-    assert "the following arguments are required: COMMAND" in err  # usage errors go to the stderr given
+    assert "sono obbligatori i seguenti argomenti: COMANDO" in err  # usage errors go to the stderr given
 
 
 def test_broken_ruleset_in_rulesets_folder_exit_4_with_its_location(tmp_path: Path) -> None:
@@ -231,3 +233,14 @@ def test_installed_console_script_passes_exit_codes_to_the_shell(tmp_path: Path)
     assert f'{bad}: $.regolarita_contributiva: "si" should be boolean' in failed.stderr
     assert "Traceback" not in failed.stderr
     assert failed.stdout == ""
+
+
+def test_json_explain_carries_the_italian_explanation_in_one_call() -> None:
+    code, out, err = cli("evaluate", str(EXAMPLE), "--json", "--explain", "--lang", "en")
+    assert (code, err) == (EXIT_OK, "")
+    document = json.loads(out)
+    _, text, _ = cli("evaluate", str(EXAMPLE))
+    assert document["explanation"] == text  # the law's own Italian, whatever --lang says
+    assert "Esito: AMMESSA" in document["explanation"]
+    _, plain, _ = cli("evaluate", str(EXAMPLE), "--json")
+    assert {k: v for k, v in document.items() if k != "explanation"} == json.loads(plain)

@@ -5,6 +5,7 @@ differ, the JSON form, and a date for which a version has no parameter values.""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ from conftest import BASE_2024, case, cli
 
 from engine import LawVersion
 from engine._compare import Comparison, compare_case, render_comparison
+
+pytestmark = pytest.mark.usefixtures("english")  # these tests read the English wording
 
 # Both regimes' facts, so that each version can decide (2021 reads percettore_reddito_cittadinanza and
 # titolare_ape_sociale; 2024 reads the Assegno di inclusione, ALAS, IDIS and elected offices).
@@ -111,18 +114,22 @@ def test_a_date_before_the_version_has_no_parameter_values(laws: dict[str, LawVe
 
 
 def test_text_report(laws: dict[str, LawVersion]) -> None:
-    text = render_comparison(compare(ONLY_2024, laws), source="domanda.json")
+    text = render_comparison(compare(ONLY_2024, laws), source="domanda.json", lang="it")
     lines = text.splitlines()
-    assert lines[0] == "regole compare domanda.json (data_domanda 2024-09-10)"
-    assert "iscro@2021: ISCRO sperimentale (L. 178/2020) (applied as if it governed this date)" in text
-    assert "iscro@2024: ISCRO strutturale (L. 213/2023) (governs this date)" in text
-    decision = next(line for line in lines if line.strip().startswith("decision"))
-    assert decision.split() == ["decision", "respinto", "ammesso", "←", "differs"]
+    assert lines[0] == "regole compare domanda.json (data_domanda 10 set 2024)"
+    assert "iscro@2021: ISCRO sperimentale (L. 178/2020) (applicata come se regolasse questa data)" in text
+    assert "iscro@2024: ISCRO strutturale (L. 213/2023) (regola questa data)" in text
+    decision = next(line for line in lines if line.strip().startswith("decisione"))
+    assert decision.split() == ["decisione", "respinto", "ammesso", "←", "cambia"]
     amount = next(line for line in lines if line.strip().startswith("importo_mensile"))
     assert "687,50 €" in amount
     assert "—" in amount
-    assert "(not in iscro@2024)" in text
-    assert "(not in iscro@2021)" in text
+    assert "(assente in iscro@2024)" in text
+    assert "(assente in iscro@2021)" in text
+    english = render_comparison(compare(ONLY_2024, laws), source="domanda.json", lang="en")
+    assert english.splitlines()[0] == "regole compare domanda.json (data_domanda 10 Sept 2024)"
+    assert re.search(r"^  decision +refused +admitted +← differs$", english, flags=re.MULTILINE)
+    assert "€687.50" in english
 
 
 def test_cli_text_and_json(tmp_path: Path) -> None:

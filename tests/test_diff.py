@@ -20,6 +20,8 @@ from engine._expr import parse_expression
 from engine._resources import rulesets_dir
 from engine.cli import main
 
+pytestmark = pytest.mark.usefixtures("english")  # these tests read the English wording
+
 INVALID = Path(__file__).resolve().parent / "invalid_rulesets"
 
 
@@ -243,16 +245,16 @@ def test_cli_text_shows_the_reform(diff: VersionDiff) -> None:
     assert (code, err) == (1, "")
     assert "\033[" not in out  # not a terminal: no colours
     expected = [
-        "- value: 2021-01-01 – …  0.50  [L. 178/2020, art. 1, c. 388, lett. c)]",
-        "+ value: 2024-01-01 – …  0.70  [L. 213/2023, art. 1, c. 144, lett. c)]",
-        "- value: 2021-01-01 – 2021-12-31  8145.00  [L. 178/2020, art. 1, c. 388, lett. d)]",
-        "+ value: 2024-01-01 – 2024-12-31  12000.00  [L. 213/2023, art. 1, c. 144, lett. d)]",
+        "- value: 1 Jan 2021 – …  0.50  [L. 178/2020, art. 1, c. 388, lett. c)]",
+        "+ value: 1 Jan 2024 – …  0.70  [L. 213/2023, art. 1, c. 144, lett. c)]",
+        "- value: 1 Jan 2021 – 31 Dec 2021  8,145.00  [L. 178/2020, art. 1, c. 388, lett. d)]",
+        "+ value: 1 Jan 2024 – 31 Dec 2024  12,000.00  [L. 213/2023, art. 1, c. 144, lett. d)]",
         "- formula: media(reddito_primo_anno_media, reddito_secondo_anno_media, reddito_terzo_anno_media)",
         "+ formula: arrotonda((media_redditi / 2) * percentuale_importo, 2)",
         "~ requisito.reddito_cittadinanza → requisito.assegno_inclusione  Nessun Assegno di inclusione",
-        "- value: 2021-01-01 – …  false  [L. 178/2020, art. 1, cc. 386-401]",
-        "+ value: 2024-01-01 – …  true  [Circ. INPS n. 84/2024]",
-        "+ value: 2024-01-01 – 2024-12-31  2024-08-01  [Circ. INPS n. 84/2024]",
+        "- value: 1 Jan 2021 – …  false  [L. 178/2020, art. 1, cc. 386-401]",
+        "+ value: 1 Jan 2024 – …  true  [Circ. INPS n. 84/2024]",
+        "+ value: 1 Jan 2024 – 31 Dec 2024  1 Aug 2024  [Circ. INPS n. 84/2024]",
         "= condition: reddito_anno_riferimento < soglia_calo",
     ]
     for line in expected:
@@ -273,7 +275,7 @@ def test_cli_colours_only_when_asked_or_on_a_terminal(monkeypatch: pytest.Monkey
     monkeypatch.delenv("NO_COLOR", raising=False)
     terminal = Terminal()
     assert main(["diff", "iscro@2021", "iscro@2024"], stdout=terminal, stderr=io.StringIO()) == 1
-    assert "\033[32m      + value: 2024-01-01 – …  0.70" in terminal.getvalue()
+    assert "\033[32m      + value: 1 Jan 2024 – …  0.70" in terminal.getvalue()
     monkeypatch.setenv("NO_COLOR", "1")
     terminal = Terminal()
     main(["diff", "iscro@2021", "iscro@2024"], stdout=terminal, stderr=io.StringIO())

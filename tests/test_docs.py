@@ -20,7 +20,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("docs")
     code, stdout, err = cli("docs", "--out", str(out))
     assert (code, err) == (0, "")
-    assert stdout.startswith("wrote ")
+    assert stdout.startswith("scritti ")
     return out
 
 

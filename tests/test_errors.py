@@ -35,6 +35,8 @@ from engine import (
     load_ruleset,
 )
 
+pytestmark = pytest.mark.usefixtures("english")  # these tests read the English wording
+
 TESTS = Path(__file__).resolve().parent
 INVALID = TESTS / "invalid_rulesets"
 RULESET_2024 = TESTS.parent / "rulesets" / "iscro" / "2024.yaml"

@@ -13,6 +13,7 @@ from engine import Explainer, RulesetError, TemplateError, explain
 from engine._compile import load_ruleset_text
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("english")  # these tests read the English wording (Italian: test_i18n_errors)
 RULESET_2024 = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
 
 

@@ -26,6 +26,8 @@ from engine._impact_report import render_impact_html
 from engine._population import load_population
 from engine._resources import rulesets_dir
 
+pytestmark = pytest.mark.usefixtures("english")  # these tests read the English wording
+
 # ---------------------------------------------------------------------------------------------------------------
 # Six applications of 10 September 2024, worked out by hand.
 #
@@ -289,7 +291,7 @@ def test_cli_text_json_and_report(jsonl: Path, tmp_path: Path) -> None:
     assert "gained eligibility (admitted under B only)" in out
     lines = {line.split("  ")[1].strip(): line for line in out.splitlines()
              if line.startswith("  ") and "  " in line[2:]}
-    assert lines["importo_mensile, total"].split()[-6:] == ["875,00", "€", "1.487,50", "€", "+612,50", "€"]
+    assert lines["importo_mensile, total"].split()[-3:] == ["€875.00", "€1,487.50", "+€612.50"]
     assert "\r" not in err  # standard error is not a terminal: no progress
     assert "1 bad rows skipped; the first: row 6, reddito_lavoro_autonomo.2023" in err
     page = report.read_text(encoding="utf-8")

@@ -65,7 +65,7 @@ def test_explanation_cites_the_2021_law() -> None:
 
 
 def test_no_version_before_2021_is_an_explicit_error() -> None:
-    with pytest.raises(VersionSelectionError, match="no version of iscro governs 2020-12-31"):
+    with pytest.raises(VersionSelectionError, match="nessuna versione di iscro regola la data 31 dic 2020"):
         run(case(BASE_2021, data_domanda="2020-12-31"))
 
 
@@ -79,5 +79,5 @@ def test_forcing_a_version_applies_it_on_the_same_date() -> None:
 
 
 def test_forcing_an_unknown_version_is_an_error() -> None:
-    with pytest.raises(VersionSelectionError, match="no version '2030'"):
+    with pytest.raises(VersionSelectionError, match="non ha la versione '2030'"):
         evaluate(BASE_2024, family="iscro", version="2030")

@@ -52,6 +52,13 @@ def test_evaluate_json_of_every_example_follows_the_schema(example: Path) -> Non
     assert_valid_output("evaluate", document)
 
 
+def test_evaluate_json_with_the_explanation_follows_the_schema() -> None:
+    code, document, _ = _printed("evaluate", str(EXAMPLES[0]), "--json", "--explain")
+    assert code == 0
+    assert document["explanation"].strip()
+    assert_valid_output("evaluate", document)
+
+
 @pytest.mark.parametrize("name", CASES)
 def test_evaluate_json_of_every_decision_follows_the_schema(name: str, tmp_path: Path) -> None:
     path = tmp_path / "domanda.json"

@@ -26,7 +26,8 @@ def test_wheel_installed_elsewhere_runs_from_another_folder(tmp_path: Path) -> N
                     "engine/_bundled/explanations/it/iscro/riepilogo.j2",
                     "engine/service/static/index.html", "engine/service/static/app.js",
                     "engine/service/static/style.css", "engine/service/static/vendor/swagger-ui/swagger-ui-bundle.js",
-                    "engine/service/static/vendor/swagger-ui/LICENSE"):
+                    "engine/service/static/vendor/swagger-ui/LICENSE",
+                    "engine/locale/it/LC_MESSAGES/regole.mo", "engine/locale/en/LC_MESSAGES/regole.mo"):
         assert bundled in names
     site = tmp_path / "site"
     installed = subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(site),
@@ -35,7 +36,7 @@ def test_wheel_installed_elsewhere_runs_from_another_folder(tmp_path: Path) -> N
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     script = ("import engine, sys; from engine.cli import main; print(engine.__file__); "
-              "sys.exit(main(['evaluate', sys.argv[1]]))")
+              "code = main(['evaluate', sys.argv[1]]); main(['--lang', 'en', 'rulesets']); sys.exit(code)")
     env = {**os.environ, "PYTHONPATH": str(site)}
     run = subprocess.run([sys.executable, "-c", script, str(ROOT / "examples" / "iscro-2024-ammessa.json")],
                          cwd=elsewhere, env=env, capture_output=True, text=True, check=False)
@@ -43,3 +44,4 @@ def test_wheel_installed_elsewhere_runs_from_another_folder(tmp_path: Path) -> N
     first_line, *explanation = run.stdout.splitlines()
     assert first_line.startswith(str(site))  # the installed copy, not the source folder
     assert "Esito: AMMESSA. Importo mensile 687,50 €" in "\n".join(explanation)
+    assert "(selected by: data_domanda)" in run.stdout  # the compiled English catalog is in the wheel

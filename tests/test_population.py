@@ -21,6 +21,8 @@ from engine._facts import validate_facts
 from engine._population import PopulationSpec, load_population
 from engine._resources import rulesets_dir
 
+pytestmark = pytest.mark.usefixtures("english")  # these tests read the English wording
+
 SPEC_PATH = rulesets_dir() / "iscro" / "population" / "default.yaml"
 
 

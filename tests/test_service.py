@@ -176,7 +176,7 @@ def test_hostile_facts_get_the_cli_codes_and_paths(client: TestClient, name: str
 def test_no_version_governs_the_date(client: TestClient) -> None:
     body = problem_of(client.post("/evaluate?family=iscro", json={"data_domanda": "2019-01-01"}), 422,
                       "versione-non-applicabile")
-    assert "2019-01-01" in body["detail"]
+    assert "1 gen 2019" in body["detail"]  # Italian, in Babel's Italian date format
 
 
 def test_unknown_family_or_version_in_the_query(client: TestClient) -> None:

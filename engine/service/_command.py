@@ -7,27 +7,31 @@ import argparse
 from pathlib import Path
 from typing import Any, TextIO
 
-# What a person reads (gettext will wrap these).
+from .._i18n import N_
+from .._i18n import gettext as _
+
+# What a person reads: English msgids, translated where they are shown (engine/locale).
 TEXT = {
-    "help": "serve the HTTP API and the playground (http://127.0.0.1:8000/ by default)",
-    "listening": "regole serve: playground su http://{host}:{port}/, API documentata su http://{host}:{port}/docs",
-    "exposed": "regole serve: attenzione, {host} espone il servizio ad altre macchine; non ha autenticazione",
+    "help": N_("serve the HTTP API and the playground (http://127.0.0.1:8000/ by default)"),
+    "listening": N_("regole serve: the playground at http://{host}:{port}/, the documented API at "
+                    "http://{host}:{port}/docs"),
+    "exposed": N_("regole serve: warning, {host} exposes the service to other machines; it has no authentication"),
 }
 
 
 def add_command(commands: Any) -> None:
     serve = commands.add_parser(
-        "serve", help=TEXT["help"],
-        description="Serve the JSON API (OpenAPI at /openapi.json, interactive docs at /docs) and the Italian "
-                    "playground at /. Binds to 127.0.0.1 unless told otherwise.")
-    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
+        "serve", help=_(TEXT["help"]),
+        description=_("Serve the JSON API (OpenAPI at /openapi.json, interactive docs at /docs) and the Italian "
+                      "playground at /. Binds to 127.0.0.1 unless told otherwise."))
+    serve.add_argument("--host", default="127.0.0.1", help=_("address to listen on (default 127.0.0.1)"))
+    serve.add_argument("--port", type=_port, default=8000, help=_("port (default 8000)"))
     serve.add_argument("--workers", type=_positive, default=1,
-                       help="worker processes; evaluations are CPU-bound, so use up to one per core (default 1)")
-    serve.add_argument("--threads", type=_positive, default=4, help="evaluation threads per worker (default 4)")
-    serve.add_argument("--timeout", type=float, default=10.0, help="seconds a request may take (default 10)")
+                       help=_("worker processes; evaluations are CPU-bound, so use up to one per core (default 1)"))
+    serve.add_argument("--threads", type=_positive, default=4, help=_("evaluation threads per worker (default 4)"))
+    serve.add_argument("--timeout", type=float, default=10.0, help=_("seconds a request may take (default 10)"))
     serve.add_argument("--max-body", type=_positive, default=1_000_000, metavar="BYTES",
-                       help="largest request body accepted (default 1000000)")
+                       help=_("largest request body accepted (default 1000000)"))
     serve.set_defaults(handler=run_serve)
 
 
@@ -35,16 +39,16 @@ def _positive(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        raise argparse.ArgumentTypeError(_("{text!r} is not a whole number").format(text=text)) from None
     if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        raise argparse.ArgumentTypeError(_("must be at least 1, got {value}").format(value=value))
     return value
 
 
 def _port(text: str) -> int:
     value = _positive(text)
     if value > 65535:
-        raise argparse.ArgumentTypeError(f"not a port: {value}")
+        raise argparse.ArgumentTypeError(_("not a port: {value}").format(value=value))
     return value
 
 
@@ -62,8 +66,8 @@ def run_serve(args: argparse.Namespace, library: Any, out: TextIO, err: TextIO) 
                         threads=args.threads)
     os.environ.update(settings.environment())  # the worker processes read their settings from here
     if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(TEXT["exposed"].format(host=args.host), file=err)
-    print(TEXT["listening"].format(host=args.host, port=args.port), file=err)
+        print(_(TEXT["exposed"]).format(host=args.host), file=err)
+    print(_(TEXT["listening"]).format(host=args.host, port=args.port), file=err)
     uvicorn.run("engine.service._app:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning", limit_concurrency=256, timeout_keep_alive=5)
     return 0
