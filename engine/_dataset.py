@@ -33,7 +33,18 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ._compile import LawVersion
-from ._facts import load_json, unreadable_file, validate_facts
+from ._facts import (
+    json_reason,
+    load_json,
+    not_a_date,
+    not_a_real_date,
+    not_utf8,
+    too_many_decimals,
+    type_name,
+    unreadable_file,
+    validate_facts,
+)
+from ._i18n import gettext as _
 from ._schema import load_schema
 from ._suggest import suggest
 from ._types import ListType, Type
@@ -58,7 +69,8 @@ class RowProblem:
     message: str
 
     def render(self) -> str:
-        return f"row {self.row}" + (f", {self.field}" if self.field else "") + f": {self.message}"
+        where = (_("row {row}, {field}") if self.field else _("row {row}")).format(row=self.row, field=self.field)
+        return f"{where}: {self.message}"
 
     def to_dict(self) -> dict[str, Any]:
         return {"row": self.row, "field": self.field, "message": self.message}
@@ -92,9 +104,10 @@ class FactTable:
         for law in laws:
             for name, fact in law.facts.items():
                 if name in self.types and self.types[name] != fact.type:
-                    clashes.append(Problem(f"{name} is {self.types[name]} in one version and {fact.type} in "
-                                           f"{law.key}; rows cannot be read for both", code="D001",
-                                           path=f"$.{name}"))
+                    clashes.append(Problem(_("{name} is {type} in one version and {other} in {version}; rows cannot be "
+                                             "read for both").format(name=name, type=self.types[name],
+                                                                      other=fact.type, version=law.key),
+                                           code="D001", path=f"$.{name}"))
                 self.types.setdefault(name, fact.type)
         if clashes:
             raise FactsError(clashes)
@@ -110,8 +123,8 @@ class FactTable:
         """Check one row (as parsed from JSON) against the facts schema of every version: the same check as
         ``regole evaluate`` (compiled, fast for good rows; every problem listed for a bad one)."""
         if not isinstance(data, dict):
-            return Row(number, None, (RowProblem(number, None, f"a row must be a JSON object, got "
-                                                 f"{type(data).__name__}"),))
+            return Row(number, None, (RowProblem(number, None, _("a row must be a JSON object, got {type}").format(
+                type=type_name(data))),))
         try:
             for name in self.schema_names:
                 validate_facts(data, name)
@@ -127,18 +140,19 @@ class FactTable:
         """Raise FactsError when a column does not name a fact (the whole file would be misread)."""
         problems = []
         for column in columns:
-            name, _, rest = column.partition(".")
+            name, _dot, rest = column.partition(".")
             ftype = self.types.get(name)
             known = name in self.properties
             if ftype is None and not known:
-                hint = suggest(name, self.properties) or "see docs/datasets.md for the column names"
-                problems.append(Problem(f"column {column!r} is not a fact", code="D002", path=column, hint=hint))
+                hint = suggest(name, self.properties) or _("see docs/datasets.md for the column names")
+                problems.append(Problem(_("column {column!r} is not a fact").format(column=column), code="D002",
+                                        path=column, hint=hint))
             elif ftype is None:
-                problems.append(Problem(f"column {column!r}: no version compared reads this fact", code="D002",
-                                        path=column, hint="remove the column"))
+                problems.append(Problem(_("column {column!r}: no version compared reads this fact").format(
+                    column=column), code="D002", path=column, hint=_("remove the column")))
             elif not _column_fits(ftype, rest):
-                problems.append(Problem(f"column {column!r} does not fit {name}, which is {ftype}", code="D002",
-                                        path=column, hint=_column_hint(name, ftype)))
+                problems.append(Problem(_("column {column!r} does not fit {name}, which is {type}").format(
+                    column=column, name=name, type=ftype), code="D002", path=column, hint=_column_hint(name, ftype)))
         if problems:
             raise FactsError(problems, source=source)
 
@@ -148,10 +162,10 @@ class FactTable:
         problems: list[RowProblem] = []
         lists: dict[str, dict[int, dict[str, Any]]] = {}
         for column, cell in record.items():
-            name, _, rest = column.partition(".")
+            name, _dot, rest = column.partition(".")
             ftype = self.types[name]
             if isinstance(ftype, ListType) and rest:
-                index, _, field = rest.partition(".")
+                index, _dot, field = rest.partition(".")
                 lists.setdefault(name, {})
                 if _empty(cell):
                     continue
@@ -173,8 +187,8 @@ class FactTable:
             if not isinstance(ftype, str) or ftype in ("money_by_year", "integer_by_year"):
                 nested = _nested(cell)  # a nested Parquet column (struct, map or list)
                 if nested is None:
-                    problems.append(RowProblem(number, column, f"{_shown(cell)} should be {ftype}; see "
-                                               "docs/datasets.md for the columns"))
+                    problems.append(RowProblem(number, column, _("{value} should be {type}; see docs/datasets.md for "
+                                                                 "the columns").format(value=_shown(cell), type=ftype)))
                 else:
                     data[name] = nested
                 continue
@@ -197,7 +211,7 @@ class FactTable:
         seen: dict[str, set[str]] = {}
         for row in rows:
             for column in flatten(row):
-                name, _, rest = column.partition(".")
+                name, _dot, rest = column.partition(".")
                 seen.setdefault(name, set()).add(rest)
         order = [*self.types, *sorted(set(seen) - set(self.types))]
         out = []
@@ -261,7 +275,8 @@ def read_rows(path: Path, table: FactTable, fmt: str) -> Iterator[Row]:
         return _read_csv(path, table)
     if fmt == "parquet":
         return _read_parquet(path, table)
-    raise FactsError([Problem(f"unknown dataset format {fmt!r}; use {', '.join(FORMATS)}", code="D003")])
+    raise FactsError([Problem(_("unknown dataset format {format!r}; use {formats}").format(
+        format=fmt, formats=", ".join(FORMATS)), code="D003")])
 
 
 def _open_text(path: Path) -> TextIO:
@@ -280,13 +295,13 @@ def _read_jsonl(path: Path, table: FactTable) -> Iterator[Row]:
                 try:
                     data = load_json(line)
                 except (ValueError, RecursionError) as exc:
-                    message = f"not valid JSON: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else str(exc)
+                    message = (_("not valid JSON: {reason}").format(reason=json_reason(exc.msg))
+                               if isinstance(exc, json.JSONDecodeError) else str(exc))
                     yield Row(number, None, (RowProblem(number, None, message),))
                     continue
                 yield table.check(number, data)
         except UnicodeDecodeError as exc:
-            raise FactsError([Problem(f"not UTF-8 text (invalid byte at offset {exc.start})", code="F008",
-                                      path="$")], source=str(path)) from None
+            raise FactsError([Problem(not_utf8(exc.start), code="F008", path="$")], source=str(path)) from None
 
 
 def _read_csv(path: Path, table: FactTable) -> Iterator[Row]:
@@ -299,7 +314,8 @@ def _read_csv(path: Path, table: FactTable) -> Iterator[Row]:
             columns = [c.strip() for c in header]
             duplicates = sorted({c for c in columns if columns.count(c) > 1})
             if duplicates:
-                raise FactsError([Problem(f"column {c!r} appears more than once", code="D002", path=c)
+                raise FactsError([Problem(_("column {column!r} appears more than once").format(column=c), code="D002",
+                                          path=c)
                                   for c in duplicates], source=str(path))
             table.check_columns(columns, str(path))
             start = reader.line_num
@@ -309,7 +325,7 @@ def _read_csv(path: Path, table: FactTable) -> Iterator[Row]:
                 except StopIteration:
                     break
                 except csv.Error as exc:  # one malformed row (a cell over the size limit): the others are read
-                    yield Row(start + 1, None, (RowProblem(start + 1, None, f"not valid CSV: {exc}"),))
+                    yield Row(start + 1, None, (RowProblem(start + 1, None, _not_csv(exc)),))
                     start = reader.line_num
                     continue
                 number = start + 1
@@ -317,28 +333,28 @@ def _read_csv(path: Path, table: FactTable) -> Iterator[Row]:
                 if not any(cell.strip() for cell in cells):
                     continue
                 if len(cells) != len(columns):
-                    yield Row(number, None, (RowProblem(number, None, f"{len(cells)} cells for {len(columns)} "
-                                                        "columns"),))
+                    yield Row(number, None, (RowProblem(number, None, _("{cells} cells for {columns} columns").format(
+                        cells=len(cells), columns=len(columns))),))
                     continue
                 yield table.from_flat(number, dict(zip(columns, cells, strict=True)))
         except UnicodeDecodeError as exc:
-            raise FactsError([Problem(f"not UTF-8 text (invalid byte at offset {exc.start})", code="F008",
-                                      path="$")], source=str(path)) from None
+            raise FactsError([Problem(not_utf8(exc.start), code="F008", path="$")], source=str(path)) from None
         except csv.Error as exc:
-            raise FactsError([Problem(f"not valid CSV: {exc}", code="D004", path="$")], source=str(path)) from None
+            raise FactsError([Problem(_not_csv(exc), code="D004", path="$")], source=str(path)) from None
 
 
 def _read_parquet(path: Path, table: FactTable) -> Iterator[Row]:
     try:
         import pyarrow.parquet as pq  # optional, not a dependency
     except ImportError:
-        raise FactsError([Problem("reading Parquet needs pyarrow, which is not installed "
-                                  "(pip install pyarrow); or use JSON Lines or CSV", code="D005")],
+        raise FactsError([Problem(_("reading Parquet needs pyarrow, which is not installed (pip install pyarrow); "
+                                    "or use JSON Lines or CSV"), code="D005")],
                          source=str(path)) from None
     try:
         parquet = pq.ParquetFile(str(path))
     except (OSError, ValueError) as exc:
-        raise FactsError([Problem(f"cannot read the Parquet file: {exc}", code="D004")], source=str(path)) from None
+        raise FactsError([Problem(_("cannot read the Parquet file: {reason}").format(reason=exc), code="D004")],
+                         source=str(path)) from None
     columns = [str(c) for c in parquet.schema_arrow.names]
     table.check_columns(columns, str(path))
     number = 0
@@ -363,14 +379,15 @@ def _parse_cell(cell: Any, ftype: str) -> tuple[Any, str | None]:
             lowered = text.lower()
             if lowered in ("true", "false"):
                 return lowered == "true", None
-            return None, f"{text!r} is not a boolean: write true or false"
+            return None, _("{value!r} is not a boolean: write true or false").format(value=text)
         if ftype == "integer":
-            return (int(text), None) if _INTEGER.match(text) else (None, f"{text!r} is not a whole number")
+            return (int(text), None) if _INTEGER.match(text) else (
+                None, _("{value!r} is not a whole number").format(value=text))
         if ftype == "money":
             if _MONEY.match(text):
                 return text, None
-            return None, (f"{text!r} is not an amount: write euros with a dot and at most two decimals, e.g. "
-                          "6000.50 (not 6.000,50)")
+            return None, _("{value!r} is not an amount: write euros with a dot and at most two decimals, e.g. "
+                           "6000.50 (not 6.000,50)").format(value=text)
         return text, _scalar_problem(text, ftype)
     if isinstance(cell, dt.date) and not isinstance(cell, dt.datetime) and ftype == "date":
         return cell.isoformat(), None
@@ -382,37 +399,46 @@ def _parse_cell(cell: Any, ftype: str) -> tuple[Any, str | None]:
 def _scalar_problem(value: Any, ftype: str) -> str | None:
     """Why ``value`` (as JSON carries it) is not a valid ``ftype``, or None."""
     if ftype == "boolean":
-        return None if isinstance(value, bool) else f"{_shown(value)} should be true or false"
+        return None if isinstance(value, bool) else _("{value} should be true or false").format(value=_shown(value))
     if ftype == "date":
         if not isinstance(value, str) or not _DATE.match(value):
-            return f"{_shown(value)} is not a date written YYYY-MM-DD"
+            return not_a_date(_shown(value))
         try:
             dt.date.fromisoformat(value)
         except ValueError:
-            return f"{_shown(value)} is not a real date (YYYY-MM-DD)"
+            return not_a_real_date(_shown(value))
         return None
     if ftype in ("money", "number"):
         if isinstance(value, bool) or not isinstance(value, int | Decimal | str):
-            return f"{_shown(value)} should be an amount"
+            return _should_be_an_amount(value)
         if isinstance(value, str):
             pattern = _MONEY if ftype == "money" else _NUMBER
-            return None if pattern.match(value) else (f"{_shown(value)} is not an amount: write euros with a dot "
-                                                      "and at most two decimals, e.g. \"6000.50\"")
+            return None if pattern.match(value) else _("{value} is not an amount: write euros with a dot and at most "
+                                                       "two decimals, e.g. \"6000.50\"").format(value=_shown(value))
         try:
             number = Decimal(value)
         except InvalidOperation:  # pragma: no cover - ints and Decimals always convert
-            return f"{_shown(value)} should be an amount"
+            return _should_be_an_amount(value)
         if not number.is_finite() or abs(number) > _MONEY_LIMIT:
-            return f"{_shown(value)} is out of range"
+            return _("{value} is out of range").format(value=_shown(value))
         if ftype == "money" and number != number.quantize(Decimal("0.01")):
-            return f"{value} has more than two decimals; amounts are in euros and cents"
+            return too_many_decimals(value)
         return None
     if ftype == "integer":
         ok = isinstance(value, int) and not isinstance(value, bool)
-        return None if ok else f"{_shown(value)} should be a whole number"
+        return None if ok else _("{value} should be a whole number").format(value=_shown(value))
     if ftype == "string":
-        return None if isinstance(value, str) else f"{_shown(value)} should be text"
-    return f"{_shown(value)}: facts of type {ftype} cannot be read from a dataset"  # pragma: no cover
+        return None if isinstance(value, str) else _("{value} should be text").format(value=_shown(value))
+    return _("{value}: facts of type {type} cannot be read from a dataset").format(  # pragma: no cover
+        value=_shown(value), type=ftype)
+
+
+def _should_be_an_amount(value: Any) -> str:
+    return _("{value} should be an amount").format(value=_shown(value))
+
+
+def _not_csv(exc: Exception) -> str:
+    return _("not valid CSV: {reason}").format(reason=exc)
 
 
 def _nested(cell: Any) -> Any:
@@ -438,7 +464,7 @@ def _plain(value: Any) -> Any:
 
 def _column_fits(ftype: Type, rest: str) -> bool:
     if isinstance(ftype, ListType):
-        index, _, field = rest.partition(".")
+        index, _dot, field = rest.partition(".")
         return rest == "" or (bool(_ITEM.match(index)) and ftype.field(field) is not None)  # "": nested Parquet
     if ftype in ("money_by_year", "integer_by_year"):
         return rest == "" or bool(_YEAR.match(rest))  # "" : a nested Parquet column
@@ -447,14 +473,15 @@ def _column_fits(ftype: Type, rest: str) -> bool:
 
 def _column_hint(name: str, ftype: Type) -> str:
     if isinstance(ftype, ListType):
-        return f"write {name}.1.{ftype.fields[0][0]}, {name}.2.{ftype.fields[0][0]}, ..."
+        return _("write {first}, {second}, ...").format(first=f"{name}.1.{ftype.fields[0][0]}",
+                                                         second=f"{name}.2.{ftype.fields[0][0]}")
     if ftype in ("money_by_year", "integer_by_year"):
-        return f"write one column per year: {name}.2023"
-    return f"write the column as {name}"
+        return _("write one column per year: {example}").format(example=f"{name}.2023")
+    return _("write the column as {name}").format(name=name)
 
 
 def _column_key(rest: str) -> tuple[int, str]:
-    head, _, tail = rest.partition(".")
+    head, _dot, tail = rest.partition(".")
     return (int(head), tail) if head.isdigit() else (0, rest)
 
 

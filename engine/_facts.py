@@ -19,7 +19,10 @@ from typing import Any
 import fastjsonschema
 from jsonschema.exceptions import ValidationError
 
+from . import _i18n
 from ._compile import LawVersion
+from ._i18n import N_
+from ._i18n import gettext as _
 from ._schema import load_schema, schema_of, validator_for
 from ._suggest import suggest
 from ._types import ListType
@@ -47,11 +50,12 @@ def unreadable_file(file: str, exc: OSError | None = None) -> FactsError:
     """The error for an input file that cannot be read: it does not exist, it is a folder, or the system
     says why (``exc``)."""
     if isinstance(exc, FileNotFoundError) or (exc is None and not os.path.lexists(file)):
-        message = "the file does not exist"
+        message = _("the file does not exist")
     elif isinstance(exc, IsADirectoryError) or (exc is None and os.path.isdir(file)):
-        message = "this is a folder, not a file"
+        message = _("this is a folder, not a file")
     else:
-        message = f"cannot read the file: {exc.strerror if exc is not None else 'not a regular file'}"
+        reason = exc.strerror if exc is not None and exc.strerror else _("not a regular file")
+        message = _("cannot read the file: {reason}").format(reason=reason)
     return FactsError([Problem(message, code="F000", path="$")], source=file)
 
 
@@ -62,14 +66,14 @@ def _json_int(text: str) -> int | Decimal:
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
+    raise ValueError(_("{value} is not a number JSON allows").format(value=name))
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in pairs:
         if key in out:
-            raise ValueError(f"duplicate key {key!r}: JSON would silently keep only the last")
+            raise ValueError(_("duplicate key {key!r}: JSON would silently keep only the last").format(key=key))
         out[key] = value
     return out
 
@@ -84,28 +88,29 @@ def load_json(text: str) -> Any:
 def parse_facts_json(text: str | bytes, *, source: str | None = None) -> dict[str, Any]:
     """Parse a JSON document of facts; numbers keep their exact decimal value."""
     if len(text) > MAX_FACTS_BYTES:
-        unit = "bytes" if isinstance(text, bytes) else "characters"
-        raise FactsError([Problem(f"the document is larger than the limit of {MAX_FACTS_BYTES:,} {unit}",
-                                  code="F007", path="$")], source=source)
+        message = (_("the document is larger than the limit of {limit} bytes") if isinstance(text, bytes)
+                   else _("the document is larger than the limit of {limit} characters"))
+        raise FactsError([Problem(message.format(limit=_i18n.number(MAX_FACTS_BYTES)), code="F007", path="$")],
+                         source=source)
     if isinstance(text, bytes):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise FactsError([Problem(f"not UTF-8 text (invalid byte at offset {exc.start})", code="F008",
-                                      path="$")], source=source) from None
+            raise FactsError([Problem(not_utf8(exc.start), code="F008", path="$")], source=source) from None
     try:
         data = load_json(text)
     except json.JSONDecodeError as exc:
-        raise FactsError([Problem(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
-                                  code="F001", path="$")], source=source) from None
+        raise FactsError([Problem(_("not valid JSON: {reason} at line {line}, column {column}").format(
+            reason=json_reason(exc.msg), line=exc.lineno, column=exc.colno), code="F001", path="$")],
+            source=source) from None
     except ValueError as exc:
         raise FactsError([Problem(str(exc), code="F002", path="$")], source=source) from None
     except RecursionError:
-        raise FactsError([Problem("the document is nested too deeply", code="F007", path="$")],
+        raise FactsError([Problem(_("the document is nested too deeply"), code="F007", path="$")],
                          source=source) from None
     if not isinstance(data, dict):
-        raise FactsError([Problem(f"the facts must be a JSON object, got {type(data).__name__}", code="F002",
-                                  path="$")], source=source)
+        raise FactsError([Problem(_("the facts must be a JSON object, got {type}").format(type=type_name(data)),
+                                  code="F002", path="$")], source=source)
     return data
 
 
@@ -116,8 +121,8 @@ def normalise_python_facts(data: Mapping[str, Any], *, source: str | None = None
     nesting deeper than MAX_DEPTH levels (a structure that contains itself among them) or holding more than
     MAX_VALUES values (as a JSON document of the size limit at most could)."""
     if not isinstance(data, Mapping):
-        raise FactsError([Problem(f"the facts must be a mapping, got {type(data).__name__}", code="F002",
-                                  path="$")], source=source)
+        raise FactsError([Problem(_("the facts must be a mapping, got {type}").format(type=type(data).__name__),
+                                  code="F002", path="$")], source=source)
     try:  # the common case, plain data, in one quick walk; anything else is walked again for its paths
         quick: dict[str, Any] = _plain(data, 1, [0])
         return quick
@@ -187,13 +192,15 @@ class _PythonFacts:
     def converted(self, value: Any, path: str, level: int) -> Any:
         """``value`` (at ``level``, the facts mapping being 1) as JSON text would give it."""
         if level > MAX_DEPTH:
-            raise _TooLarge(Problem(f"the document is nested deeper than {MAX_DEPTH} levels", code="F007", path=path))
+            raise _TooLarge(Problem(_too_deep(), code="F007", path=path))
         self.seen += 1
         if self.seen > MAX_VALUES:
-            raise _TooLarge(Problem(f"the document holds more than {MAX_VALUES:,} values", code="F007", path="$"))
+            raise _TooLarge(Problem(_("the document holds more than {limit} values").format(
+                limit=_i18n.number(MAX_VALUES)), code="F007", path="$"))
         if isinstance(value, float | Decimal):
             if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):
-                self.problems.append(Problem(f"{value} is not a number JSON allows", code="F002", path=path))
+                self.problems.append(Problem(_("{value} is not a number JSON allows").format(value=value), code="F002",
+                                             path=path))
                 return None
             return Decimal(repr(value)) if isinstance(value, float) else value
         if isinstance(value, int) and abs(value) >= _HUGE_INTEGER:
@@ -203,13 +210,13 @@ class _PythonFacts:
             for key, item in value.items():
                 name = _key(key)
                 if name is None:
-                    self.problems.append(Problem(f"the key {_shown_key(key)} is not text: the names of fields and "
-                                                 "years are JSON strings", code="F002", path=path))
+                    self.problems.append(Problem(_("the key {key} is not text: the names of fields and years are JSON "
+                                                   "strings").format(key=_shown_key(key)), code="F002", path=path))
                     continue
                 where = f"{path}.{name}"
                 if name in out:
-                    self.problems.append(Problem(f"the key {name!r} is given twice (as text and as a number)",
-                                                 code="F002", path=where))
+                    self.problems.append(Problem(_("the key {key!r} is given twice (as text and as a number)").format(
+                        key=name), code="F002", path=where))
                     continue
                 out[name] = self.converted(item, where, level + 1)
             return out
@@ -275,8 +282,7 @@ def validate_facts(data: Mapping[str, Any], schema_name: str, *, source: str | N
     """Raise FactsError listing every way ``data`` breaks the facts schema (read from ``directory``, by default
     the bundled schemas folder)."""
     if _depth(data, MAX_DEPTH) > MAX_DEPTH:
-        raise FactsError([Problem(f"the document is nested deeper than {MAX_DEPTH} levels", code="F007",
-                                  path="$")], source=source)
+        raise FactsError([Problem(_too_deep(), code="F007", path="$")], source=source)
     validator = validator_for(schema_name, directory)
     schema = validator.schema if isinstance(validator.schema, dict) else {}
     problems = _money_problems(data, schema)
@@ -318,15 +324,16 @@ def _too_precise(value: Decimal) -> bool:
 
 
 def _money_precision(path: str, value: Decimal) -> Problem:
-    return Problem(f"{value} has more than two decimals; amounts are in euros and cents", code="F004", path=path)
+    return Problem(too_many_decimals(value), code="F004", path=path)
 
 
 def _problems(error: ValidationError) -> list[Problem]:
     """The problems of one schema error: one per unknown field, or one."""
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = list(schema_of(error).get("properties", {}))
-        return [Problem(f"unknown field {key!r}", code="F003", path=json_path([*error.absolute_path, key]),
-                        hint=suggest(key, allowed) or "see the facts schema for the fields")
+        return [Problem(_("unknown field {name!r}").format(name=key), code="F003",
+                        path=json_path([*error.absolute_path, key]),
+                        hint=suggest(key, allowed) or _("see the facts schema for the fields"))
                 for key in sorted(k for k in error.instance if k not in allowed)]
     return [_problem(error)]
 
@@ -340,7 +347,7 @@ def _shown(value: Any) -> str:
     try:
         return json.dumps(value, default=str)[:80]
     except ValueError:  # a huge integer inside a list or an object
-        return f"a {type(value).__name__} with a number too long to show"
+        return _("a {type} with a number too long to show").format(type=type_name(value))
 
 
 def _problem(error: ValidationError) -> Problem:
@@ -350,32 +357,31 @@ def _problem(error: ValidationError) -> Problem:
     shown = _shown(value)
     if error.validator == "required":
         missing = error.message.split("'")[1] if "'" in error.message else error.message
-        return Problem(f"required field {missing!r} is missing", code="F005",
+        return Problem(_("required field {name!r} is missing").format(name=missing), code="F005",
                        path=json_path([*error.absolute_path, missing]))
     if "propertyNames" in error.schema_path:  # a key of a by-year mapping
-        return Problem(f"{shown} is not a year between 1900 and 2099 (YYYY)", code="F002",
-                       path=f"{path}.{error.instance}")
+        return Problem(_not_a_year(shown), code="F002", path=f"{path}.{error.instance}")
     if error.validator == "pattern" and schema.get("format") == "date":
-        return Problem(f"{shown} is not a date written YYYY-MM-DD", code="F006", path=path)
+        return Problem(not_a_date(shown), code="F006", path=path)
     if error.validator == "pattern" and isinstance(value, str) and _TOO_MANY_DIGITS.match(value):
         return _over_the_limit(shown, path)
     if error.validator == "pattern":
-        return Problem(f"{shown} is not an amount: write euros with a dot and at most two decimals, "
-                       "e.g. \"6000.50\" (not \"6.000,50\")", code="F004", path=path)
+        return Problem(not_an_amount(shown), code="F004", path=path)
     if error.validator == "format" and error.validator_value == "date":
-        return Problem(f"{shown} is not a real date (YYYY-MM-DD)", code="F006", path=path)
+        return Problem(not_a_real_date(shown), code="F006", path=path)
     if error.validator == "type":
-        expected = error.validator_value
-        expected = " or ".join(expected) if isinstance(expected, list) else expected
-        return Problem(f"{shown} should be {expected}", code="F002", path=path)
+        return Problem(_should_be(shown, error.validator_value), code="F002", path=path)
     if error.validator == "propertyNames":
-        return Problem(f"{shown} is not a year between 1900 and 2099 (YYYY)", code="F002", path=path)
+        return Problem(_not_a_year(shown), code="F002", path=path)
     if error.validator in ("maxItems", "maxProperties"):
-        return Problem(f"too many entries: at most {error.validator_value}", code="F007", path=path)
+        return Problem(_("too many entries: at most {limit}").format(limit=_i18n.number(error.validator_value)),
+                       code="F007", path=path)
     if error.validator in ("maximum", "minimum") and schema.get("maximum") == MONEY_LIMIT:
         return _over_the_limit(shown, path)
     if error.validator in ("maximum", "minimum"):
-        return Problem(f"{shown} is out of range ({error.validator} {error.validator_value})", code="F007",
+        bound = (_("at most {limit}") if error.validator == "maximum" else _("at least {limit}")).format(
+            limit=_i18n.number(error.validator_value))
+        return Problem(_("{value} is out of range ({bound})").format(value=shown, bound=bound), code="F007",
                        path=path)
     return Problem(error.message, code="F002", path=path)
 
@@ -384,9 +390,8 @@ _TOO_MANY_DIGITS = re.compile(r"^-?\d{13,}(\.\d+)?$")
 
 
 def _over_the_limit(shown: str, path: str) -> Problem:
-    limit = f"{MONEY_LIMIT:,}".replace(",", ".")
-    return Problem(f"{shown} is over the limit of an amount: at most {limit} euros (10^12), plus or minus",
-                   code="F007", path=path)
+    return Problem(_("{value} is over the limit of an amount: at most {limit} euros (10^12), plus or minus").format(
+        value=shown, limit=_i18n.number(MONEY_LIMIT)), code="F007", path=path)
 
 
 def to_values(data: Mapping[str, Any], law: LawVersion, *, into: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -439,12 +444,85 @@ def _money(value: Any) -> Decimal:
 def selecting_date(data: Mapping[str, Any], name: str, *, source: str | None = None) -> dt.date:
     value = data.get(name)
     if value is None:
-        raise FactsError([Problem(f"required field {name!r} is missing: it selects the law version",
-                                  code="F005", path=f"$.{name}")], source=source)
+        raise FactsError([Problem(_("required field {name!r} is missing: it selects the law version").format(
+            name=name), code="F005", path=f"$.{name}")], source=source)
     try:
         if not isinstance(value, str) or not re.match(r"^\d{4}-\d{2}-\d{2}$", value):
             raise ValueError
         return dt.date.fromisoformat(value)
     except ValueError:
-        raise FactsError([Problem(f"{json.dumps(value, default=str)} is not a date written YYYY-MM-DD",
-                                  code="F006", path=f"$.{name}")], source=source) from None
+        raise FactsError([Problem(not_a_date(json.dumps(value, default=str)), code="F006", path=f"$.{name}")],
+                         source=source) from None
+
+
+# -- messages shared with the datasets (engine/_dataset.py): built where the problem is found, in the language in
+# force then ----------------------------------------------------------------------------------------------------
+
+# A value's kind as messages name it (the English words are those of JSON Schema and of Python's types).
+SHOULD_BE = {"string": N_("{value} should be string"), "number": N_("{value} should be number"),
+             "integer": N_("{value} should be integer"), "object": N_("{value} should be object"),
+             "array": N_("{value} should be array"), "boolean": N_("{value} should be boolean"),
+             "null": N_("{value} should be null")}
+PYTHON_TYPES = {"list": N_("list"), "tuple": N_("tuple"), "dict": N_("dict"), "str": N_("str"), "int": N_("int"),
+                "float": N_("float"), "Decimal": N_("Decimal"), "bool": N_("bool"), "NoneType": N_("NoneType")}
+
+# The json module's reasons (Python 3.11+), so that "not valid JSON: ..." reads in one language.
+JSON_REASONS = {reason: reason for reason in (
+    N_("Expecting value"), N_("Expecting property name enclosed in double quotes"), N_("Expecting ',' delimiter"),
+    N_("Expecting ':' delimiter"), N_("Unterminated string starting at"), N_("Invalid control character at"),
+    N_("Invalid \\escape"), N_("Invalid \\uXXXX escape"), N_("Extra data"))}
+
+
+def json_reason(reason: str) -> str:
+    """A reason of the json module (``exc.msg``) in the language in force (unchanged if it is not listed)."""
+    return _(JSON_REASONS[reason]) if reason in JSON_REASONS else reason
+
+
+def type_name(value: Any) -> str:
+    """The name of ``value``'s Python type, in words of the language in force ("list"; "una lista")."""
+    name = type(value).__name__
+    return _(PYTHON_TYPES[name]) if name in PYTHON_TYPES else name
+
+
+def _should_be(shown: str, expected: Any) -> str:
+    kinds = [str(kind) for kind in (expected if isinstance(expected, list) else [expected])]
+    if len(kinds) == 1 and kinds[0] in SHOULD_BE:
+        return _(SHOULD_BE[kinds[0]]).format(value=shown)
+    return _("{value} should be {expected}").format(value=shown, expected=_either(kinds))
+
+
+def _either(words: list[str]) -> str:
+    """"a or b or c" in the language in force."""
+    said = words[0]
+    for word in words[1:]:
+        said = _("{first} or {second}").format(first=said, second=word)
+    return said
+
+
+def not_utf8(offset: int) -> str:
+    return _("not UTF-8 text (invalid byte at offset {offset})").format(offset=offset)
+
+
+def not_a_date(shown: str) -> str:
+    return _("{value} is not a date written YYYY-MM-DD").format(value=shown)
+
+
+def not_a_real_date(shown: str) -> str:
+    return _("{value} is not a real date (YYYY-MM-DD)").format(value=shown)
+
+
+def not_an_amount(shown: str) -> str:
+    return _("{value} is not an amount: write euros with a dot and at most two decimals, e.g. \"6000.50\" "
+             "(not \"6.000,50\")").format(value=shown)
+
+
+def too_many_decimals(value: Any) -> str:
+    return _("{value} has more than two decimals; amounts are in euros and cents").format(value=value)
+
+
+def _not_a_year(shown: str) -> str:
+    return _("{value} is not a year between 1900 and 2099 (YYYY)").format(value=shown)
+
+
+def _too_deep() -> str:
+    return _("the document is nested deeper than {limit} levels").format(limit=MAX_DEPTH)

@@ -9,25 +9,26 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+from ._i18n import gettext as _
 from .errors import OutputPathError
 
 
 def check_output_file(path: Path) -> None:
     """Raise OutputPathError unless ``path`` can be created or overwritten as a file."""
     if path.is_dir():
-        raise OutputPathError(f"{path} is a folder: give the name of a file to write")
+        raise OutputPathError(_("{path} is a folder: give the name of a file to write").format(path=path))
     if path.exists() and not os.access(path, os.W_OK):
-        raise OutputPathError(f"{path} exists and cannot be overwritten (no permission)")
+        raise OutputPathError(_("{path} exists and cannot be overwritten (no permission)").format(path=path))
     _check_folder_writable(path.parent if str(path.parent) else Path("."), path)
 
 
 def check_output_folder(path: Path) -> None:
     """Raise OutputPathError unless ``path`` is a writable folder or can be created as one."""
     if path.exists() and not path.is_dir():
-        raise OutputPathError(f"{path} is a file, not a folder: give a folder to write into")
+        raise OutputPathError(_("{path} is a file, not a folder: give a folder to write into").format(path=path))
     if path.is_dir():
         if not os.access(path, os.W_OK | os.X_OK):
-            raise OutputPathError(f"cannot write into the folder {path} (no permission)")
+            raise OutputPathError(_("cannot write into the folder {path} (no permission)").format(path=path))
         return
     existing = path.parent
     while not existing.exists() and existing != existing.parent:
@@ -37,11 +38,13 @@ def check_output_folder(path: Path) -> None:
 
 def _check_folder_writable(folder: Path, target: Path) -> None:
     if not folder.exists():
-        raise OutputPathError(f"cannot write {target}: the folder {folder} does not exist")
+        raise OutputPathError(_("cannot write {path}: the folder {folder} does not exist").format(
+            path=target, folder=folder))
     if not folder.is_dir():
-        raise OutputPathError(f"cannot write {target}: {folder} is not a folder")
+        raise OutputPathError(_("cannot write {path}: {folder} is not a folder").format(path=target, folder=folder))
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise OutputPathError(f"cannot write {target}: no permission to write in {folder}")
+        raise OutputPathError(_("cannot write {path}: no permission to write in {folder}").format(
+            path=target, folder=folder))
 
 
 @contextlib.contextmanager
@@ -50,4 +53,5 @@ def writing(path: Path) -> Iterator[None]:
     try:
         yield
     except OSError as exc:
-        raise OutputPathError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise OutputPathError(_("cannot write {path}: {reason}").format(path=path, reason=exc.strerror or exc)
+                              ) from None

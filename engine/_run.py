@@ -160,13 +160,23 @@ def kernel_for(law: LawVersion) -> Kernel:
 
 
 def evaluate(facts: Mapping[str, Any] | str | bytes, *, family: str | None = None, version: str | None = None,
-             library: Library | None = None, source: str | None = None) -> Result:
+             library: Library | None = None, source: str | None = None, lang: str | None = None) -> Result:
     """Evaluate one case.
 
     ``facts`` is a mapping (as parsed from JSON) or JSON text. The law version is chosen by the family's
     selecting date (e.g. ``data_domanda``), unless ``version`` forces one ("as if these rules applied").
-    Raises FactsError for bad facts and VersionSelectionError when no version governs the date.
+    Raises FactsError for bad facts and VersionSelectionError when no version governs the date; their
+    messages are in ``lang`` ("it", "en"), by default in the language in force (``REGOLE_LANG`` or Italian).
+    Codes and paths do not depend on the language.
     """
+    if lang is None:
+        return _evaluate(facts, family, version, library, source)
+    with _i18n.language(lang):
+        return _evaluate(facts, family, version, library, source)
+
+
+def _evaluate(facts: Mapping[str, Any] | str | bytes, family: str | None, version: str | None,
+              library: Library | None, source: str | None) -> Result:
     library = library or default_library()
     if isinstance(facts, str | bytes):
         data = parse_facts_json(facts, source=source)

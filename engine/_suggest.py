@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
+from ._i18n import gettext as _
+
 
 def suggest(name: str, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest candidates, or None when nothing is close."""
@@ -19,4 +21,6 @@ def suggest(name: str, candidates: Iterable[str]) -> str | None:
             close = [c for c in pool if close and c.startswith(close[0])][:2]
     if not close:
         return None
-    return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    if len(close) == 1:
+        return _("did you mean {name!r}?").format(name=close[0])
+    return _("did you mean {name!r} or {other!r}?").format(name=close[0], other=close[1])

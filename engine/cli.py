@@ -119,10 +119,10 @@ def _main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, st
         if all(p.code == "F000" for p in exc.problems):  # the file itself: missing, a folder, unreadable
             print(f"regole: {exc}", file=err)
         else:
-            print(f"regole: the facts are not valid:\n{exc}", file=err)
+            print(_("regole: the facts are not valid:\n{error}").format(error=exc), file=err)
         return EXIT_FACTS
     except RulesetError as exc:
-        print(f"regole: ruleset error:\n{exc}", file=err)
+        print(_("regole: ruleset error:\n{error}").format(error=exc), file=err)
         return EXIT_RULESET
     except VersionSelectionError as exc:
         print(f"regole: {exc}", file=err)

@@ -21,6 +21,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ._i18n import N_
+from ._i18n import gettext as _
+
 __all__ = [
     "ExpressionError",
     "FactsError",
@@ -67,17 +70,19 @@ class Problem:
         return ":".join(parts)
 
     def render(self) -> str:
-        """``file:line:col: error[CODE]: message``, the source line with a caret, then the hint."""
-        head = f"{self.location()}: {self.severity}[{self.code}]: {self.message}"
+        """``file:line:col: errore[CODE]: message``, the source line with a caret, then the hint; the labels
+        in the language in force (``error``/``warning``/``hint`` in English)."""
+        label = _(_SEVERITY_LABELS[self.severity])
+        head = f"{self.location()}: {label}[{self.code}]: {self.message}"
         if self.path and self.line is None:
-            head = f"{self.location()}: {self.severity}[{self.code}]: {self.path}: {self.message}"
+            head = f"{self.location()}: {label}[{self.code}]: {self.path}: {self.message}"
         lines = [head]
         if self.source_line is not None and self.column is not None:
             shown, column = _window(self.source_line.rstrip("\n"), self.column)
             lines.append("    " + shown)
             lines.append("    " + " " * (column - 1) + "^")
         if self.hint:
-            lines.append(f"    suggerimento: {self.hint}")
+            lines.append("    " + _("hint: {hint}").format(hint=self.hint))
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
@@ -91,6 +96,8 @@ class Problem:
             "hint": self.hint,
         }
 
+
+_SEVERITY_LABELS = {"error": N_("error"), "warning": N_("warning")}  # as a rendered problem shows its severity
 
 SHOWN_LINE = 160  # the most of a source line an error shows, around its column
 

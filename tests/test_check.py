@@ -137,7 +137,7 @@ def test_text_report_is_location_code_message_source_line_caret_and_hint() -> No
                         "percentages are written as fractions between 0 and 1", lines[0])
     assert lines[1] == "          - {from: 2024-01-01, value: 70, sources: [legge]}"
     assert lines[2].index("^") == lines[1].index("70")
-    assert lines[3] == "    suggerimento: write 0.70 or 70%"
+    assert lines[3] == "    hint: write 0.70 or 70%"
     assert lines[-1] == "checked 1 ruleset, 0 templates, 0 test files (0 cases): 1 error, 0 warnings"
 
 

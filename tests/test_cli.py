@@ -80,7 +80,7 @@ def test_bad_facts_on_standard_input_are_named_stdin(monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(sys, "stdin", SimpleNamespace(buffer=io.BytesIO(b'{"data_domanda": NaN}')))
     code, out, err = cli("evaluate", "-", "--family", "iscro")
     assert (code, out) == (EXIT_FACTS, "")
-    assert err == "regole: the facts are not valid:\n<stdin>: $: NaN is not a number JSON allows\n"
+    assert err == "regole: i fatti non sono validi:\n<stdin>: $: NaN non è un numero ammesso da JSON\n"
 
 
 def test_law_version_forces_the_2021_rules_on_a_2024_case() -> None:
@@ -122,9 +122,9 @@ def test_bad_facts_exit_3_with_every_field_path(tmp_path: Path) -> None:
                                      reddito_dichiarato={"2023": "3.000,00"}))
     code, out, err = cli("evaluate", str(path), "--family", "iscro")
     assert (code, out) == (EXIT_FACTS, "")
-    assert err.startswith("regole: the facts are not valid:\n")
-    assert f'{path}: $.reddito_dichiarato.2023: "3.000,00" is not an amount' in err
-    assert f'{path}: $.regolarita_contributiva: "si" should be boolean' in err
+    assert err.startswith("regole: i fatti non sono validi:\n")
+    assert f'{path}: $.reddito_dichiarato.2023: "3.000,00" non è un importo' in err
+    assert f'{path}: $.regolarita_contributiva: "si" dovrebbe essere vero o falso (true/false)' in err
     assert "Traceback" not in err
 
 
@@ -132,7 +132,7 @@ def test_unknown_field_exit_3_with_the_suggestion(tmp_path: Path) -> None:
     path = facts_file(tmp_path, case(BASE_2024, percettore_nasp=False))
     code, _, err = cli("evaluate", str(path), "--family", "iscro", "--json")
     assert code == EXIT_FACTS
-    assert f"{path}: $.percettore_nasp: unknown field 'percettore_nasp' (did you mean 'percettore_naspi'" in err
+    assert f"{path}: $.percettore_nasp: campo sconosciuto 'percettore_nasp' (forse 'percettore_naspi'" in err
 
 
 def test_facts_that_are_not_utf8_exit_3(tmp_path: Path) -> None:
@@ -141,14 +141,14 @@ def test_facts_that_are_not_utf8_exit_3(tmp_path: Path) -> None:
     path.write_bytes(raw)
     code, out, err = cli("evaluate", str(path), "--family", "iscro")
     assert (code, out) == (EXIT_FACTS, "")
-    assert f"{path}: $: not UTF-8 text (invalid byte at offset {raw.index(0xE9)})" in err
+    assert f"{path}: $: non è testo UTF-8 (byte non valido alla posizione {raw.index(0xE9)})" in err
 
 
 def test_missing_file_exit_3(tmp_path: Path) -> None:
     missing = tmp_path / "nessuna.json"
     code, out, err = cli("evaluate", str(missing))
     assert (code, out) == (EXIT_FACTS, "")
-    assert err == f"regole: {missing}: $: the file does not exist\n"
+    assert err == f"regole: {missing}: $: il file non esiste\n"
 
 
 def test_date_no_version_governs_exit_5(tmp_path: Path) -> None:
@@ -195,8 +195,8 @@ def test_broken_ruleset_in_rulesets_folder_exit_4_with_its_location(tmp_path: Pa
     for argv in (["evaluate", str(EXAMPLE)], ["rulesets"]):
         code, out, err = cli("--rulesets", str(tmp_path), *argv)
         assert (code, out) == (EXIT_RULESET, "")
-        assert err.startswith(f"regole: ruleset error:\n{broken}:36:27: error[X003]: unknown name 'sogla'\n")
-        assert "suggerimento: did you mean 'soglia'?" in err
+        assert err.startswith(f"regole: errore nelle regole:\n{broken}:36:27: errore[X003]: ")
+        assert "suggerimento: forse 'soglia'?" in err
         assert "Traceback" not in err
 
 
@@ -230,7 +230,7 @@ def test_installed_console_script_passes_exit_codes_to_the_shell(tmp_path: Path)
     failed = subprocess.run([console_script(), "evaluate", str(bad), "--family", "iscro"], capture_output=True,
                             text=True, encoding="utf-8", env=env, timeout=120, check=False)
     assert failed.returncode == 3
-    assert f'{bad}: $.regolarita_contributiva: "si" should be boolean' in failed.stderr
+    assert f'{bad}: $.regolarita_contributiva: "si" dovrebbe essere vero o falso (true/false)' in failed.stderr
     assert "Traceback" not in failed.stderr
     assert failed.stdout == ""
 

@@ -132,5 +132,5 @@ def test_a_broken_ruleset_is_reported_not_raised(tmp_path: Path) -> None:
     code, _, err = cli("--rulesets", str(tmp_path / "rulesets"), "docs", "--out", str(tmp_path / "site"))
     assert code == 1
     assert "regole check" in err
-    assert "error[Y001]" in err
+    assert "errore[Y001]" in err
     assert cli("--rulesets", str(tmp_path / "nowhere"), "docs")[0] == 2

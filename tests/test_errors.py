@@ -137,7 +137,7 @@ def test_error_text_is_location_code_message_source_line_caret_and_hint() -> Non
         f"{path}:36:27: error[X003]: unknown name 'sogla'",
         "        condition: reddito <= sogla",
         "    " + " " * 26 + "^",
-        "    suggerimento: did you mean 'soglia'?",
+        "    hint: did you mean 'soglia'?",
     ]
     assert lines[2].index("^") == lines[1].index("sogla")
 

@@ -19,6 +19,7 @@ from engine import FactsError, OutputPathError, evaluate
 from engine._output import check_output_file, check_output_folder
 
 EXIT_OK, EXIT_USAGE, EXIT_FACTS = 0, 2, 3
+pytestmark = pytest.mark.usefixtures("english")  # these tests read the English wording (Italian: test_i18n_errors)
 HUGE_JSON_NUMBERS = ["1e26", "1E+100", "1e308", "-1e308", "1e400", "9" * 5000]
 
 
@@ -155,7 +156,7 @@ def test_an_amount_over_the_limit_names_the_limit(amount: Any) -> None:
         run(case(BASE_2024, ultimo_reddito_certificato=amount))
     (problem,) = error.value.problems
     assert problem.path == "$.ultimo_reddito_certificato"
-    assert "over the limit of an amount: at most 1.000.000.000.000 euros" in problem.message
+    assert "over the limit of an amount: at most 1,000,000,000,000 euros" in problem.message
     assert "6.000,50" not in problem.message  # not the advice for a badly written number
 
 

@@ -129,7 +129,7 @@ HOSTILE_FACTS = ['{"data_domanda":"2024-09-10","reddito_lavoro_autonomo":{"2023"
 def test_hostile_facts_print_no_json_and_a_located_error(text: str, command: tuple[str, ...]) -> None:
     code, document, err = _printed(*command, stdin=text.encode())
     assert (code, document) == (3, None)
-    assert err.startswith("regole: the facts are not valid:\n<stdin>: $")
+    assert err.startswith("regole: i fatti non sono validi:\n<stdin>: $")  # Italian by default
 
 
 def _project(tmp_path: Path) -> Path:
