@@ -441,3 +441,31 @@ def test_serve_refuses_a_broken_ruleset_folder_before_starting(tmp_path: Path) -
     assert code == 4
     assert "Y001" in err
     assert "Traceback" not in err
+
+
+# -- the language of what a person reads: Italian by default, English with ?lang=en ------------------------------
+
+
+def test_problems_are_italian_by_default_and_english_with_lang_en(client: TestClient) -> None:
+    bad = {"data_domanda": "2024-09-10", "regolarita_contributiva": "si", "percettore_nasp": True}
+    italian = client.post("/evaluate?family=iscro", json=bad)
+    english = client.post("/evaluate?family=iscro&lang=en", json=bad)
+    it, en = problem_of(italian, 422, "fatti"), problem_of(english, 422, "fatti")
+    assert (italian.headers["content-language"], english.headers["content-language"]) == ("it", "en")
+    assert (it["title"], en["title"]) == ("I fatti del caso non sono validi", "The facts of the case are not valid")
+    assert "dovrebbe essere vero o falso" in it["detail"]
+    assert "campo sconosciuto" in it["detail"]
+    assert "should be boolean" in en["detail"]
+    assert "unknown field" in en["detail"]
+    assert codes_and_paths(it) == codes_and_paths(en)  # codes, paths and type URIs never change
+
+
+def test_the_language_of_one_request_does_not_leak_into_the_next(client: TestClient) -> None:
+    problem_of(client.get("/nowhere?lang=en"), 404, "non-trovato")
+    assert problem_of(client.get("/nowhere"), 404, "non-trovato")["detail"] == "nessuna risorsa a /nowhere"
+
+
+def test_an_unknown_language_is_a_request_problem(client: TestClient) -> None:
+    body = problem_of(client.get("/health?lang=fr"), 422, "richiesta")
+    assert codes_and_paths(body) == [("H002", "lang")]
+    assert body["detail"] == "lingua sconosciuta 'fr': regole parla it, en"

@@ -12,6 +12,7 @@ parsed; the engine then applies its own limits (facts nested at most 20 deep, ru
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import os
 from collections.abc import AsyncIterator, Callable
@@ -29,6 +30,9 @@ from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from .. import _i18n
+from .._i18n import N_
+from .._i18n import gettext as _
 from .._run import Library, default_library
 from .._version import __version__
 from ..errors import Problem, RegoleError, VersionSelectionError
@@ -39,16 +43,19 @@ T = TypeVar("T")
 STATIC = Path(__file__).resolve().parent / "static"
 _ENV = "REGOLE_SERVE_"
 
-# What a person reads (gettext will wrap these).
+# What a person reads: English msgids, translated where they are used (engine/locale), in the language of the
+# request: ``?lang=it|en`` on any URL, else the server's REGOLE_LANG, else Italian. (Accept-Language is not
+# followed: the playground is Italian, and a browser's English would mix its messages into it.)
 TEXT = {
-    "too_large": "il corpo della richiesta supera {limit} byte",
-    "timeout": "la richiesta ha superato il limite di {seconds:g} secondi",
-    "not_utf8": "il testo non è UTF-8 (byte non valido alla posizione {offset})",
-    "not_found": "nessuna risorsa a {path}",
-    "method": "il metodo {method} non è consentito su {path}",
-    "internal": "errore imprevisto del servizio; i dettagli sono nel log del server",
-    "description": "Le regole della previdenza sociale italiana come dati: valuta casi, confronta versioni di "
-                   "legge, controlla un insieme di regole. Gli errori sono problem details (RFC 9457).",
+    "too_large": N_("the request body is larger than {limit} bytes"),
+    "timeout": N_("the request took longer than the limit of {seconds} seconds"),
+    "not_utf8": N_("the text is not UTF-8 (invalid byte at offset {offset})"),
+    "not_found": N_("no resource at {path}"),
+    "method": N_("the method {method} is not allowed on {path}"),
+    "internal": N_("unexpected error of the service; the details are in the server's log"),
+    "lang": N_("unknown language {lang!r}: regole speaks {languages}"),
+    "description": N_("Italian social-security law as data: evaluate cases, compare law versions, check a "
+                      "ruleset. Errors are problem details (RFC 9457)."),
 }
 
 
@@ -128,11 +135,13 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
         yield
         executor.shutdown(wait=False, cancel_futures=True)
 
-    app = FastAPI(title="regole", version=__version__, description=TEXT["description"], lifespan=lifespan,
+    app = FastAPI(title="regole", version=__version__, description=_(TEXT["description"]), lifespan=lifespan,
                   docs_url=None, redoc_url=None)  # /docs below, from the vendored Swagger UI (no CDN)
 
     async def run(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        work = asyncio.get_running_loop().run_in_executor(executor, functools.partial(function, *args, **kwargs))
+        context = contextvars.copy_context()  # the request's language goes with the work into the thread
+        work = asyncio.get_running_loop().run_in_executor(
+            executor, functools.partial(context.run, function, *args, **kwargs))
         try:
             return await asyncio.wait_for(work, settings.timeout_seconds)
         except TimeoutError:
@@ -159,13 +168,13 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
 
     @app.exception_handler(_TooLarge)
     async def too_large(request: Request, exc: _TooLarge) -> JSONResponse:
-        detail = TEXT["too_large"].format(limit=settings.max_body_bytes)
+        detail = _(TEXT["too_large"]).format(limit=_i18n.number(settings.max_body_bytes))
         return answer(*problem("urn:regole:problema:troppo-grande", detail, instance=request.url.path,
                                limit_bytes=settings.max_body_bytes))
 
     @app.exception_handler(_TimedOut)
     async def timed_out(request: Request, exc: _TimedOut) -> JSONResponse:
-        detail = TEXT["timeout"].format(seconds=settings.timeout_seconds)
+        detail = _(TEXT["timeout"]).format(seconds=_i18n.number(settings.timeout_seconds))
         response = answer(*problem("urn:regole:problema:tempo-scaduto", detail, instance=request.url.path))
         response.headers["Retry-After"] = "1"
         return response
@@ -184,9 +193,9 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
         path = request.url.path
         if exc.status_code == 405:
             status, content = problem("urn:regole:problema:metodo",
-                                      TEXT["method"].format(method=request.method, path=path), instance=path)
+                                      _(TEXT["method"]).format(method=request.method, path=path), instance=path)
         elif exc.status_code == 404:
-            status, content = problem("urn:regole:problema:non-trovato", TEXT["not_found"].format(path=path),
+            status, content = problem("urn:regole:problema:non-trovato", _(TEXT["not_found"]).format(path=path),
                                       instance=path)
         else:  # pragma: no cover - the routes raise no other HTTP error
             status, content = exc.status_code, {"type": "about:blank", "title": str(exc.detail),
@@ -195,11 +204,24 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        return answer(*problem("urn:regole:problema:interno", TEXT["internal"], instance=request.url.path))
+        return answer(*problem("urn:regole:problema:interno", _(TEXT["internal"]), instance=request.url.path))
 
     @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
-        response: Response = await call_next(request)
+        asked = request.query_params.get("lang")
+        try:
+            lang = _i18n.resolve(asked)
+        except ValueError:
+            lang = _i18n.resolve(None)
+            with _i18n.language(lang):
+                problems = [Problem(_(TEXT["lang"]).format(lang=asked, languages=", ".join(_i18n.LANGUAGES)),
+                                    code="H002", path="lang")]
+                response = answer(*problem("urn:regole:problema:richiesta", problems[0].message,
+                                           instance=request.url.path, problems=problems))
+        else:
+            with _i18n.language(lang):
+                response = await call_next(request)
+        response.headers["Content-Language"] = lang
         response.headers["X-Content-Type-Options"] = "nosniff"
         if request.url.path == "/" or request.url.path.startswith("/static/"):
             response.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self' data:; "
@@ -310,7 +332,7 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            problems = [Problem(TEXT["not_utf8"].format(offset=exc.start), code="Y000", line=1, column=1)]
+            problems = [Problem(_(TEXT["not_utf8"]).format(offset=exc.start), code="Y000", line=1, column=1)]
             return answer(*problem("urn:regole:problema:versione-di-legge", problems[0].message,
                                    instance=request.url.path, problems=problems))
         return await run(_work.check, text)

@@ -1,4 +1,5 @@
-"""Engine errors as problem details (RFC 9457): ``type``, ``title`` (Italian), ``status``, ``detail``,
+"""Engine errors as problem details (RFC 9457): ``type``, ``title`` (in the request's language, Italian by
+default), ``status``, ``detail``,
 ``instance``, and ``problems``, the same records (code, message, file, line, column, path, hint) as
 ``regole check --format json`` and the same field paths as ``regole evaluate``."""
 
@@ -6,26 +7,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from .._i18n import N_
+from .._i18n import gettext as _
 from ..errors import FactsError, KernelError, Problem, RegoleError, RulesetError, VersionSelectionError
 from ._work import TooManyEditedVersions
 
 MEDIA_TYPE = "application/problem+json"
 
-# type URI → (HTTP status, Italian title). What a person reads is kept here, in one place.
+# type URI → (HTTP status, title). What a person reads is kept here, in one place: English msgids, translated
+# when a problem is made. The type URIs never change with the language.
 KINDS: dict[str, tuple[int, str]] = {
-    "urn:regole:problema:json": (400, "Il corpo della richiesta non è un documento JSON valido"),
-    "urn:regole:problema:troppo-grande": (413, "La richiesta supera i limiti del servizio"),
-    "urn:regole:problema:fatti": (422, "I fatti del caso non sono validi"),
-    "urn:regole:problema:richiesta": (422, "La richiesta non ha la forma attesa"),
-    "urn:regole:problema:versione-di-legge": (422, "La versione di legge contiene errori"),
-    "urn:regole:problema:versione-non-applicabile": (422, "Nessuna versione di legge applicabile"),
-    "urn:regole:problema:non-trovato": (404, "Risorsa non trovata"),
-    "urn:regole:problema:metodo": (405, "Metodo non consentito"),
-    "urn:regole:problema:tipo-di-contenuto": (415, "Tipo di contenuto non accettato"),
-    "urn:regole:problema:tempo-scaduto": (503, "Tempo di elaborazione scaduto"),
-    "urn:regole:problema:occupato": (503, "Il servizio non può accettare altre versioni modificate"),
-    "urn:regole:problema:motore": (500, "Errore del motore di regole"),
-    "urn:regole:problema:interno": (500, "Errore interno del servizio"),
+    "urn:regole:problema:json": (400, N_("The request body is not a valid JSON document")),
+    "urn:regole:problema:troppo-grande": (413, N_("The request exceeds the limits of the service")),
+    "urn:regole:problema:fatti": (422, N_("The facts of the case are not valid")),
+    "urn:regole:problema:richiesta": (422, N_("The request does not have the expected form")),
+    "urn:regole:problema:versione-di-legge": (422, N_("The law version has errors")),
+    "urn:regole:problema:versione-non-applicabile": (422, N_("No law version applies")),
+    "urn:regole:problema:non-trovato": (404, N_("Resource not found")),
+    "urn:regole:problema:metodo": (405, N_("Method not allowed")),
+    "urn:regole:problema:tipo-di-contenuto": (415, N_("Content type not accepted")),
+    "urn:regole:problema:tempo-scaduto": (503, N_("Processing time ran out")),
+    "urn:regole:problema:occupato": (503, N_("The service cannot accept more edited versions")),
+    "urn:regole:problema:motore": (500, N_("Error of the rule engine")),
+    "urn:regole:problema:interno": (500, N_("Internal error of the service")),
 }
 
 _FACTS_KIND_BY_CODE = {"F001": "urn:regole:problema:json", "F008": "urn:regole:problema:json",
@@ -36,7 +40,7 @@ def problem(kind: str, detail: str, *, instance: str | None = None,
             problems: tuple[Problem, ...] | list[Problem] = (), **extra: Any) -> tuple[int, dict[str, Any]]:
     """The status and body of one problem of ``kind`` (a key of :data:`KINDS`)."""
     status, title = KINDS[kind]
-    body: dict[str, Any] = {"type": kind, "title": title, "status": status, "detail": detail}
+    body: dict[str, Any] = {"type": kind, "title": _(title), "status": status, "detail": detail}
     if instance is not None:
         body["instance"] = instance
     if problems:

@@ -24,20 +24,23 @@ from .._compile import LawVersion
 from .._diff import diff_versions, version_to_dict
 from .._explain import Explainer, explain
 from .._facts import parse_facts_json, selecting_date, validate_facts
+from .._i18n import N_
+from .._i18n import gettext as _
 from .._run import Library, evaluate, run_case
 from .._schema import load_schema
 from ..errors import FactsError, Problem, RegoleError, RulesetError, TemplateError
 
-# What a person reads (gettext will wrap these).
+# What a person reads: English msgids, translated where they are used (engine/locale), in the language of the
+# request (``?lang=``, else the server's REGOLE_LANG, else Italian).
 TEXT = {
-    "edited_explained": "Spiegazione scritta con i modelli della versione {key} distribuita con regole: i modelli "
-                        "non si modificano dal playground.",
-    "edited_not_explained": "Nessuna spiegazione per la versione modificata: i modelli distribuiti per {key} non "
-                            "si applicano ({reason}).",
-    "unknown_field": "campo sconosciuto; i campi ammessi sono: {allowed}",
-    "expected": "atteso {what}",
-    "too_many_edited": "Il servizio tiene in memoria al massimo {limit} versioni modificate diverse; riavviarlo "
-                       "per valutarne altre.",
+    "edited_explained": N_("Explanation written with the templates of version {key} shipped with regole: the "
+                           "templates are not edited from the playground."),
+    "edited_not_explained": N_("No explanation for the edited version: the templates shipped for {key} do not "
+                               "apply ({reason})."),
+    "unknown_field": N_("unknown field; the fields allowed are: {allowed}"),
+    "expected": N_("expected {what}"),
+    "too_many_edited": N_("The service keeps at most {limit} different edited versions in memory; restart it to "
+                          "evaluate others."),
 }
 
 
@@ -133,7 +136,7 @@ class EditedVersions:
             if known is not None:
                 return known
             if len(self._laws) >= self.limit:
-                raise TooManyEditedVersions(TEXT["too_many_edited"].format(limit=self.limit))
+                raise TooManyEditedVersions(_(TEXT["too_many_edited"]).format(limit=self.limit))
             self._laws[law.sha256] = law
             return law
 
@@ -145,12 +148,12 @@ def evaluate_edited(raw: bytes, edited: EditedVersions, *, explainer_root: Any =
     """``{"ruleset": YAML text, "facts": {...}, "explain": bool}``: the facts evaluated under the posted
     version as if it governed their date. Field paths of the facts are those of ``regole evaluate``."""
     envelope = parse_facts_json(raw)
-    problems = [Problem(TEXT["unknown_field"].format(allowed=", ".join(_ENVELOPE)), code="H001", path=f"$.{key}")
+    problems = [Problem(_(TEXT["unknown_field"]).format(allowed=", ".join(_ENVELOPE)), code="H001", path=f"$.{key}")
                 for key in envelope if key not in _ENVELOPE]
     for key, kind in _ENVELOPE.items():
         value = envelope.get(key)
         if (key != "explain" or value is not None) and not _is(value, kind):
-            problems.append(Problem(TEXT["expected"].format(what=kind), code="H002", path=f"$.{key}"))
+            problems.append(Problem(_(TEXT["expected"]).format(what=kind), code="H002", path=f"$.{key}"))
     if problems:
         raise FactsError(problems)
     law = edited.compile(envelope["ruleset"])
@@ -162,11 +165,11 @@ def evaluate_edited(raw: bytes, edited: EditedVersions, *, explainer_root: Any =
     if envelope.get("explain"):
         try:
             out["explanation"] = Explainer(explainer_root, cache=False).explain(result)
-            out["explanation_note"] = TEXT["edited_explained"].format(key=law.key)
+            out["explanation_note"] = _(TEXT["edited_explained"]).format(key=law.key)
         except TemplateError as exc:
             reason = exc.problems[0].message if exc.problems else str(exc)
             out["explanation"] = None
-            out["explanation_note"] = TEXT["edited_not_explained"].format(key=law.key, reason=reason)
+            out["explanation_note"] = _(TEXT["edited_not_explained"]).format(key=law.key, reason=reason)
     return out
 
 
