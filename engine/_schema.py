@@ -14,6 +14,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
+from ._i18n import gettext as _
 from ._resources import schemas_dir
 from ._suggest import suggest
 from ._yaml import LoadedYaml
@@ -58,7 +59,8 @@ _TYPE = Draft202012Validator.VALIDATORS["type"]
 
 def _type_refusing_dates_as_text(validator: Any, types: Any, instance: Any, schema: dict[str, Any]) -> Any:
     if isinstance(instance, YamlDate) and types == "string" and schema.get("format") != "date":
-        yield ValidationError(f"{str(instance)!r} is read as a date, where text is expected: write it in quotes")
+        yield ValidationError(_("{value!r} is read as a date, where text is expected: write it in quotes").format(
+            value=str(instance)))
         return
     yield from _TYPE(validator, types, instance, schema)
 
@@ -109,12 +111,13 @@ def _problem(loaded: LoadedYaml, error: ValidationError) -> Problem | list[Probl
         allowed = list(schema_of(error).get("properties", {}))
         extras = [k for k in error.instance if k not in allowed]
         if extras:
-            return [loaded.problem((*path, key), f"unknown key {key!r}", code="S002", key=True,
-                                   hint=suggest(key, allowed) or f"allowed keys: {', '.join(allowed)}")
+            return [loaded.problem((*path, key), _("unknown key {key!r}").format(key=key), code="S002", key=True,
+                                   hint=suggest(key, allowed) or _("allowed keys: {keys}").format(
+                                       keys=", ".join(allowed)))
                     for key in extras]
     if error.validator == "required":
         missing = str(error.message).split("'")[1] if "'" in error.message else error.message
-        return loaded.problem(path, f"missing required key {missing!r}", code="S003", key=True)
+        return loaded.problem(path, _("missing required key {key!r}").format(key=missing), code="S003", key=True)
     if error.validator in ("type", "format", "pattern", "enum", "const"):
         return loaded.problem(path, _value_message(error), code="S004")
     return loaded.problem(path, str(error.message), code="S001")
@@ -125,14 +128,16 @@ def _value_message(error: ValidationError) -> str:
     shown = repr(str(value)) if isinstance(value, Decimal) else repr(value)
     if error.validator == "enum":
         allowed = error.validator_value if isinstance(error.validator_value, list) else []
-        return f"{shown} is not one of {', '.join(map(str, allowed))}"
+        return _("{value} is not one of {allowed}").format(value=shown, allowed=", ".join(map(str, allowed)))
     if error.validator == "pattern":
         schema_desc = schema_of(error).get("description", "")
-        return f"{shown} has the wrong form" + (f": {schema_desc}" if schema_desc else "")
+        if schema_desc:
+            return _("{value} has the wrong form: {description}").format(value=shown, description=schema_desc)
+        return _("{value} has the wrong form").format(value=shown)
     if error.validator == "format":
-        return f"{shown} is not a valid {error.validator_value}"
+        return _("{value} is not a valid {format}").format(value=shown, format=error.validator_value)
     if error.validator == "type" and isinstance(value, YamlDate):
         return str(error.message)
     if error.validator == "type":
-        return f"{shown} should be of type {error.validator_value}"
+        return _("{value} should be of type {type}").format(value=shown, type=error.validator_value)
     return str(error.message)

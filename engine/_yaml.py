@@ -19,6 +19,7 @@ import yaml
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from . import _i18n
 from ._i18n import gettext as _
 from .errors import Problem, YamlSyntaxError
 
@@ -226,8 +227,8 @@ def _scalar(node: ScalarNode, path: Path_, out: LoadedYaml, problems: list[Probl
     if tag == "tag:yaml.org,2002:int":
         digits = text.replace("_", "")
         if len(digits) > MAX_INTEGER_DIGITS:
-            problems.append(out.problem(path, f"a whole number of {len(digits):,} digits: at most "
-                                        f"{MAX_INTEGER_DIGITS} are read", code="Y008"))
+            problems.append(out.problem(path, _("a whole number of {count} digits: at most {limit} are read").format(
+                count=_i18n.number(len(digits)), limit=MAX_INTEGER_DIGITS), code="Y008"))
             return None
         try:
             return int(digits, 0)
@@ -236,8 +237,8 @@ def _scalar(node: ScalarNode, path: Path_, out: LoadedYaml, problems: list[Probl
         try:
             return int(digits)
         except ValueError:  # a form YAML 1.1 calls an integer and Python does not read, e.g. 1:30 (base 60)
-            problems.append(out.problem(path, f"{text!r} is not a number regole reads: write it in decimal",
-                                        code="Y008"))
+            problems.append(out.problem(path, _("{text!r} is not a number regole reads: write it in decimal").format(
+                text=text), code="Y008"))
             return None
     if tag == "tag:yaml.org,2002:float":
         try:
