@@ -21,6 +21,9 @@ from typing import Any
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from ._i18n import N_
+from ._i18n import gettext as _
+
 MAX_EXPRESSION_LENGTH = 2_000
 MAX_EXPRESSION_DEPTH = 40
 
@@ -234,51 +237,61 @@ def _parser() -> Lark:
 
 
 _TOKEN_NAMES = {
-    "NAME": "a name", "NUMBER": "a number", "STRING": "a text in quotes", "COMP_OP": "a comparison",
-    "ADD_OP": "+ or -", "MUL_OP": "* or /", "LPAR": "(", "RPAR": ")", "LSQB": "[", "RSQB": "]",
+    "NAME": N_("a name"), "NUMBER": N_("a number"), "STRING": N_("a text in quotes"), "COMP_OP": N_("a comparison"),
+    "ADD_OP": N_("+ or -"), "MUL_OP": N_("* or /"), "LPAR": "(", "RPAR": ")", "LSQB": "[", "RSQB": "]",
     "COMMA": ",", "COLON": ":", "DOT": ".", "PERCENT": "%", "AND": "and", "OR": "or", "NOT": "not",
-    "IN": "in", "TRUE": "true", "FALSE": "false", "MINUS": "-", "$END": "the end of the expression",
+    "IN": "in", "TRUE": "true", "FALSE": "false", "MINUS": "-", "$END": N_("the end of the expression"),
 }
 
 
 def parse_expression(text: str) -> Expr:
     """Parse ``text`` into the IR, or raise :class:`ParseError` with the position of the problem."""
     if len(text) > MAX_EXPRESSION_LENGTH:
-        raise ParseError(f"expression is {len(text)} characters long, over the limit of "
-                         f"{MAX_EXPRESSION_LENGTH}", 1, 1)
+        raise ParseError(_("expression is {length} characters long, over the limit of {limit}").format(
+            length=len(text), limit=MAX_EXPRESSION_LENGTH), 1, 1)
     if not text.strip():
-        raise ParseError("empty expression", 1, 1)
+        raise ParseError(_("empty expression"), 1, 1)
     _check_nesting(text)
     try:
         tree = _parser().parse(text)
     except RecursionError:
-        raise ParseError(f"the expression is nested too deeply (over {MAX_EXPRESSION_DEPTH} levels)", 1, 1) from None
+        raise ParseError(_nested_too_deeply(), 1, 1) from None
     except UnexpectedCharacters as exc:
         offset = exc.pos_in_stream or 0
         char = text[offset] if offset < len(text) else ""
         hint = None
         if char == "_":
-            hint = "names start with a letter"
+            hint = _("names start with a letter")
         elif char in "=&|!":
-            hint = "use ==, !=, and, or, not"
+            hint = _("use ==, !=, and, or, not")
         elif char == ",":
-            hint = "write decimals with a dot: 0.70 or 70%"
-        raise ParseError(f"unexpected character {char!r}", exc.line, exc.column, hint) from None
+            hint = _("write decimals with a dot: 0.70 or 70%")
+        raise ParseError(_("unexpected character {char!r}").format(char=char), exc.line, exc.column, hint) from None
     except UnexpectedEOF as exc:
-        expected = ", ".join(sorted(_TOKEN_NAMES.get(t, t) for t in exc.expected))
-        raise ParseError(f"the expression ends too early; expected {expected}",
+        expected = ", ".join(sorted(_token_name(t) for t in exc.expected))
+        raise ParseError(_("the expression ends too early; expected {expected}").format(expected=expected),
                          *_end_position(text)) from None
     except UnexpectedToken as exc:
-        got = "end of the expression" if exc.token.type == "$END" else repr(str(exc.token))
-        expected = ", ".join(sorted({_TOKEN_NAMES.get(t, t) for t in exc.expected}))
+        got = _("end of the expression") if exc.token.type == "$END" else repr(str(exc.token))
+        expected = ", ".join(sorted({_token_name(t) for t in exc.expected}))
         line, column = (exc.line, exc.column) if exc.line and exc.line > 0 else _end_position(text)
-        raise ParseError(f"unexpected {got}; expected {expected}", line, column) from None
+        raise ParseError(_("unexpected {got}; expected {expected}").format(got=got, expected=expected), line,
+                         column) from None
     except UnexpectedInput as exc:  # pragma: no cover - the three subclasses above are exhaustive
-        raise ParseError("syntax error", getattr(exc, "line", 1), getattr(exc, "column", 1)) from None
+        raise ParseError(_("syntax error"), getattr(exc, "line", 1), getattr(exc, "column", 1)) from None
     try:
         return _ToIR().transform(tree)
     except RecursionError:
-        raise ParseError(f"the expression is nested too deeply (over {MAX_EXPRESSION_DEPTH} levels)", 1, 1) from None
+        raise ParseError(_nested_too_deeply(), 1, 1) from None
+
+
+def _token_name(token: str) -> str:
+    """What a parser token is called in a message, in the language in force."""
+    return _(_TOKEN_NAMES[token]) if token in _TOKEN_NAMES else token
+
+
+def _nested_too_deeply() -> str:
+    return _("the expression is nested too deeply (over {limit} levels)").format(limit=MAX_EXPRESSION_DEPTH)
 
 
 def _end_position(text: str) -> tuple[int, int]:
@@ -296,7 +309,8 @@ def _check_nesting(text: str) -> None:
         elif char in "([":
             depth += 1
             if depth > MAX_EXPRESSION_DEPTH:
-                raise ParseError(f"brackets nested deeper than {MAX_EXPRESSION_DEPTH}", line, column)
+                raise ParseError(_("brackets nested deeper than {limit}").format(limit=MAX_EXPRESSION_DEPTH), line,
+                                 column)
         elif char in ")]":
             depth -= 1
 

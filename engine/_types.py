@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ._expr import Arith, Attr, BoolOp, Call, Compare, Comprehension, Expr, Index, Lit, Neg, Not, Pos, Ref
+from ._i18n import gettext as _
 from ._suggest import suggest
 
 SCALAR_TYPES = ("boolean", "integer", "number", "money", "date", "string")
@@ -116,7 +117,7 @@ class TypeChecker:
 
     def _unknown_name(self, name: str, pos: Pos, scope: Mapping[str, Type]) -> TypeCheckError:
         hint = suggest(name, [*self._names, *scope])
-        return TypeCheckError(f"unknown name {name!r}", pos, hint, code="X003")
+        return TypeCheckError(_("unknown name {name!r}").format(name=name), pos, hint, code="X003")
 
     def _check(self, expr: Expr, scope: dict[str, Type]) -> Type:
         match expr:
@@ -137,19 +138,19 @@ class TypeChecker:
             case Neg(operand=o, pos=pos):
                 t = self._check(o, scope)
                 if t not in NUMERIC:
-                    raise TypeCheckError(f"cannot negate a {_describe(t)}", pos)
+                    raise TypeCheckError(_("cannot negate a {type}").format(type=_describe(t)), pos)
                 return t
             case Not(operand=o, pos=pos):
                 t = self._check(o, scope)
                 if t != "boolean":
-                    raise TypeCheckError(f"'not' needs a boolean, got {_describe(t)}", pos)
+                    raise TypeCheckError(_("'not' needs a boolean, got {type}").format(type=_describe(t)), pos)
                 return "boolean"
             case BoolOp(op=op, operands=ops):
                 for operand in ops:
                     t = self._check(operand, scope)
                     if t != "boolean":
-                        raise TypeCheckError(f"'{op}' needs booleans, got {_describe(t)}", _pos_of(operand),
-                                             "compare the value with something, e.g. x > 0")
+                        raise TypeCheckError(_("'{op}' needs booleans, got {type}").format(op=op, type=_describe(t)),
+                                             _pos_of(operand), _("compare the value with something, e.g. x > 0"))
                 return "boolean"
             case Arith():
                 return self._arith(expr, scope)
@@ -158,26 +159,28 @@ class TypeChecker:
             case Index(target=target, index=index, pos=pos):
                 t = self._check(target, scope)
                 if not isinstance(t, str) or t not in MAP_TYPES:
-                    raise TypeCheckError(f"only values by year can be indexed, not a {_describe(t)}", pos)
+                    raise TypeCheckError(_("only values by year can be indexed, not a {type}").format(
+                        type=_describe(t)), pos)
                 it = self._check(index, scope)
                 if it != "integer":
-                    raise TypeCheckError(f"the index of a value by year must be a year (integer), "
-                                         f"got {_describe(it)}", _pos_of(index))
+                    raise TypeCheckError(_("the index of a value by year must be a year (integer), got {type}").format(
+                        type=_describe(it)), _pos_of(index))
                 return MAP_TYPES[t]
             case Attr(target=target, name=name, pos=pos):
                 t = self._check(target, scope)
                 if not isinstance(t, RecordType):
-                    raise TypeCheckError(f"'.{name}' can only be read from a list element", pos)
+                    raise TypeCheckError(_("'.{name}' can only be read from a list element").format(name=name), pos)
                 fields = dict(t.fields)
                 if name not in fields:
-                    raise TypeCheckError(f"list elements have no field {name!r}", pos, suggest(name, fields),
+                    raise TypeCheckError(_("list elements have no field {name!r}").format(name=name), pos,
+                                         suggest(name, fields),
                                          code="X003")
                 return fields[name]
             case Call():
                 return self._call(expr, scope)
             case Comprehension(pos=pos):
-                raise TypeCheckError("'x in list: ...' is only allowed as the argument of qualcuno, nessuno, "
-                                     "tutti, conta or somma", pos)
+                raise TypeCheckError(_("'x in list: ...' is only allowed as the argument of qualcuno, nessuno, "
+                                       "tutti, conta or somma"), pos)
         raise AssertionError(expr)  # pragma: no cover
 
     def _arith(self, expr: Arith, scope: dict[str, Type]) -> Type:
@@ -186,12 +189,12 @@ class TypeChecker:
         op = expr.op
         for t, side in ((lt, expr.left), (rt, expr.right)):
             if t == "boolean":
-                raise TypeCheckError("a boolean used as a number", _pos_of(side), code="X004")
+                raise TypeCheckError(_("a boolean used as a number"), _pos_of(side), code="X004")
             if t == "date":
-                raise TypeCheckError("dates are not added or subtracted with + and -", _pos_of(side),
-                                     "use aggiungi_giorni, aggiungi_mesi or giorni_tra")
+                raise TypeCheckError(_("dates are not added or subtracted with + and -"), _pos_of(side),
+                                     _("use aggiungi_giorni, aggiungi_mesi or giorni_tra"))
             if t not in NUMERIC:
-                raise TypeCheckError(f"arithmetic on a {_describe(t)}", _pos_of(side))
+                raise TypeCheckError(_("arithmetic on a {type}").format(type=_describe(t)), _pos_of(side))
         if op in "+-":
             if lt == rt:
                 return lt
@@ -199,17 +202,18 @@ class TypeChecker:
                 other, other_expr = (rt, expr.right) if lt == "money" else (lt, expr.left)
                 if _literal(other_expr):
                     return "money"
-                raise TypeCheckError(f"money {op} {other}: add money only to money", expr.pos, code="X004")
+                raise TypeCheckError(_("money {op} {other}: add money only to money").format(op=op, other=other),
+                                     expr.pos, code="X004")
             return "number"
         if op == "*":
             if lt == "money" and rt == "money":
-                raise TypeCheckError("money multiplied by money", expr.pos, code="X004")
+                raise TypeCheckError(_("money multiplied by money"), expr.pos, code="X004")
             if "money" in (lt, rt):
                 return "money"
             return "integer" if lt == rt == "integer" else "number"
         # division
         if rt == "money" and lt != "money":
-            raise TypeCheckError("a number divided by money", expr.pos, code="X004")
+            raise TypeCheckError(_("a number divided by money"), expr.pos, code="X004")
         if lt == "money":
             return "number" if rt == "money" else "money"
         return "number"
@@ -220,11 +224,13 @@ class TypeChecker:
         if not self._comparable(lt, rt, expr.left, expr.right):
             hint = None
             if {lt, rt} == {"money", "integer"}:
-                hint = "an integer is often a year or a count: compare money with money"
-            raise TypeCheckError(f"cannot compare {_describe(lt)} with {_describe(rt)}", expr.pos, hint,
-                                 code="X004")
+                hint = _("an integer is often a year or a count: compare money with money")
+            raise TypeCheckError(_("cannot compare {left} with {right}").format(left=_describe(lt),
+                                                                                 right=_describe(rt)),
+                                 expr.pos, hint, code="X004")
         if expr.op not in ("==", "!=") and lt in ("boolean", "string"):
-            raise TypeCheckError(f"'{expr.op}' does not order {lt} values; use == or !=", expr.pos, code="X004")
+            raise TypeCheckError(_("'{op}' does not order {type} values; use == or !=").format(op=expr.op, type=lt),
+                                 expr.pos, code="X004")
         return "boolean"
 
     @staticmethod
@@ -242,61 +248,68 @@ class TypeChecker:
     def _call(self, expr: Call, scope: dict[str, Type]) -> Type:
         name, args, pos = expr.function, expr.args, expr.pos
         if name not in FUNCTIONS:
-            raise TypeCheckError(f"unknown function {name!r}", pos,
-                                 suggest(name, FUNCTIONS) or "see docs/language.md for the functions available",
+            raise TypeCheckError(_("unknown function {name!r}").format(name=name), pos,
+                                 suggest(name, FUNCTIONS) or _("see docs/language.md for the functions available"),
                                  code="X003")
         sig = FUNCTIONS[name]
         if sig.params in (("predicate",), ("summand",)):
             summand = sig.params == ("summand",)
             if len(args) != 1 or not isinstance(args[0], Comprehension):
                 shape = "x in lista: valore" if summand else "x in lista: condizione"
-                raise TypeCheckError(f"{name} takes one argument written '{shape}'", pos)
+                raise TypeCheckError(_("{name} takes one argument written '{shape}'").format(name=name, shape=shape),
+                                     pos)
             comp = args[0]
             lt = self._check(comp.iterable, scope)
             if not isinstance(lt, ListType):
-                raise TypeCheckError(f"{name} needs a list, got {_describe(lt)}", _pos_of(comp.iterable))
+                raise TypeCheckError(_("{name} needs a list, got {type}").format(name=name, type=_describe(lt)),
+                                     _pos_of(comp.iterable))
             inner = dict(scope)
             inner[comp.variable] = RecordType(lt.fields)
             bt = self._check(comp.body, inner)
             if summand and bt != "integer":
-                raise TypeCheckError(f"{name} adds integers (weeks, days, counts), got {_describe(bt)}",
-                                     _pos_of(comp.body), code="X004")
+                raise TypeCheckError(_("{name} adds integers (weeks, days, counts), got {type}").format(
+                    name=name, type=_describe(bt)), _pos_of(comp.body), code="X004")
             if not summand and bt != "boolean":
-                raise TypeCheckError(f"the condition of {name} must be a boolean, got {_describe(bt)}",
-                                     _pos_of(comp.body))
+                raise TypeCheckError(_("the condition of {name} must be a boolean, got {type}").format(
+                    name=name, type=_describe(bt)), _pos_of(comp.body))
             return sig.result
         if sig.variadic:
             if not args:
-                raise TypeCheckError(f"{name} needs at least one argument", pos)
+                raise TypeCheckError(_("{name} needs at least one argument").format(name=name), pos)
         elif len(args) != len(sig.params):
-            raise TypeCheckError(f"{name} takes {len(sig.params)} argument(s), got {len(args)}", pos)
+            raise TypeCheckError(_("{name} takes {count} argument(s), got {given}").format(
+                name=name, count=len(sig.params), given=len(args)), pos)
         if name == "definito":
             arg = args[0]
             if not (isinstance(arg, Ref) and arg.name in self._optional):
-                raise TypeCheckError("definito() takes the name of an optional fact or of a parameter whose "
-                                     "value may be unknown", _pos_of(arg))
+                raise TypeCheckError(_("definito() takes the name of an optional fact or of a parameter whose "
+                                       "value may be unknown"), _pos_of(arg))
             return "boolean"
         types = [self._check(a, scope) for a in args]
         if name == "se":
             if types[0] != "boolean":
-                raise TypeCheckError(f"the condition of se() must be a boolean, got {types[0]}", _pos_of(args[0]))
+                raise TypeCheckError(_("the condition of se() must be a boolean, got {type}").format(type=types[0]),
+                                     _pos_of(args[0]))
             then_t, else_t = types[1], types[2]
             numeric_mix = {then_t, else_t} <= set(NUMERIC) and "money" not in {then_t, else_t}
             money_literal = "money" in (then_t, else_t) and (_literal(args[1]) or _literal(args[2]))
             if then_t != else_t and not numeric_mix and not money_literal:
-                raise TypeCheckError(f"the two branches of se() differ: {then_t} and {else_t}", pos, code="X004")
+                raise TypeCheckError(_("the two branches of se() differ: {then} and {otherwise}").format(
+                    then=then_t, otherwise=else_t), pos, code="X004")
             return then_t if then_t in (else_t, "money") else else_t
         if sig.variadic:
             first = types[0]
             for t, arg in zip(types, args, strict=True):
                 if t not in (*NUMERIC, "date"):
-                    raise TypeCheckError(f"{name} compares numbers, money or dates, not {_describe(t)}",
-                                         _pos_of(arg))
+                    raise TypeCheckError(_("{name} compares numbers, money or dates, not {type}").format(
+                        name=name, type=_describe(t)), _pos_of(arg))
                 if not self._comparable(first, t, args[0], arg):
-                    raise TypeCheckError(f"{name} mixes {first} and {t}", _pos_of(arg), code="X004")
+                    raise TypeCheckError(_("{name} mixes {first} and {second}").format(name=name, first=first,
+                                                                                        second=t),
+                                         _pos_of(arg), code="X004")
             if sig.result == "mean":
                 if first == "date":
-                    raise TypeCheckError("the mean of dates is not defined", pos)
+                    raise TypeCheckError(_("the mean of dates is not defined"), pos)
                 return "money" if "money" in types else "number"
             if "money" in types:
                 return "money"
@@ -304,7 +317,8 @@ class TypeChecker:
         for t, want, arg in zip(types, sig.params, args, strict=True):
             ok = (t == want) or (want == "numeric" and t in NUMERIC) or want == "any"
             if not ok:
-                raise TypeCheckError(f"{name} expects {want} here, got {_describe(t)}", _pos_of(arg), code="X004")
+                raise TypeCheckError(_("{name} expects {want} here, got {type}").format(
+                    name=name, want=want, type=_describe(t)), _pos_of(arg), code="X004")
         return types[0] if sig.result == "same" else sig.result
 
 

@@ -66,10 +66,10 @@ def test_a_broken_ruleset_reads_with_italian_labels_by_default(tmp_path: Path) -
     code_en, _, english = cli("--rulesets", str(tmp_path), "rulesets", "--lang", "en")
     assert code_it == code_en == 4
     assert italian.startswith(f"regole: errore nelle regole:\n{broken}:")
-    assert "errore[X003]" in italian
+    assert "errore[X003]: nome sconosciuto 'sogla'" in italian
     assert "    suggerimento: forse 'soglia'?" in italian
     assert english.startswith(f"regole: ruleset error:\n{broken}:")
-    assert "error[X003]" in english
+    assert "error[X003]: unknown name 'sogla'" in english
     assert "    hint: did you mean 'soglia'?" in english
 
 

@@ -18,6 +18,7 @@ from engine._expr import parse_expression
 from engine._types import FUNCTIONS, ListType, Type, TypeChecker, TypeCheckError
 from engine._values import Unknown
 
+pytestmark = pytest.mark.usefixtures("english")  # the type checker's messages are read in English here
 D = dt.date
 PERIODS = ListType((("fine", "date"), ("inizio", "date")))
 WORKERS = ListType((("data_assunzione", "date"),))
