@@ -15,6 +15,7 @@ from typing import Any
 
 from . import _values as V
 from ._expr import Arith, Attr, BoolOp, Call, Compare, Comprehension, Expr, Index, Lit, Neg, Not, Ref
+from ._i18n import gettext as _
 from ._values import Unknown
 
 Env = Mapping[str, Any]
@@ -39,7 +40,7 @@ def _decimal(value: Any) -> Decimal:
 
 def _divide(a: Any, b: Any) -> Any:
     if b == 0:
-        raise EvaluationError("division by zero")
+        raise EvaluationError(_("division by zero"))
     return _decimal(a) / _decimal(b)
 
 

@@ -33,7 +33,9 @@ from jinja2 import (
 from jinja2.exceptions import SecurityError, UndefinedError
 from jinja2.sandbox import MAX_RANGE, ImmutableSandboxedEnvironment
 
+from . import _i18n
 from ._compile import Source
+from ._i18n import gettext as _
 from ._resources import explanations_dir
 from ._trace import ComputedValue, NoteResult, ParameterUse, RequirementResult, Result, Values
 from ._values import Unknown
@@ -229,7 +231,8 @@ def _whole(value: Any) -> bool:
 def _check_power(base: Any, exponent: Any) -> None:
     if _whole(base) and _whole(exponent) and exponent > 0 and abs(base) > 1 \
             and base.bit_length() * exponent > MAX_BITS:
-        raise SecurityError(f"the power {base} ** {exponent} is too large for a template (over {MAX_BITS} bits)")
+        raise SecurityError(_("the power {base} ** {exponent} is too large for a template (over {limit} bits)").format(
+            base=base, exponent=exponent, limit=_i18n.number(MAX_BITS)))
 
 
 def _product_size(left: Any, right: Any) -> tuple[int, str]:
@@ -253,7 +256,9 @@ def _check_size(size: tuple[int, str]) -> None:
     amount, unit = size
     limit = MAX_RANGE if unit == "items" else MAX_BITS
     if amount > limit:
-        raise SecurityError(f"the result would be too large for a template ({amount:,} {unit}, over {limit:,})")
+        message = (_("the result would be too large for a template ({amount} items, over {limit})") if unit == "items"
+                   else _("the result would be too large for a template ({amount} bits, over {limit})"))
+        raise SecurityError(message.format(amount=_i18n.number(amount), limit=_i18n.number(limit)))
 
 
 class _Reads(NamedTuple):
@@ -375,7 +380,8 @@ class Explainer:
             try:
                 template = env.get_template(name)
             except TemplateNotFound:
-                raise TemplateError([Problem(f"template {name!r} not found for {of.family}@{of.version}",
+                raise TemplateError([Problem(_("template {name!r} not found for {key}").format(
+                    name=name, key=f"{of.family}@{of.version}"),
                                              code="T001", file=name)]) from None
             except TemplateSyntaxError as exc:
                 raise _syntax_error(exc, name) from None
@@ -404,7 +410,7 @@ class Explainer:
 
 def _syntax_error(exc: TemplateSyntaxError, name: str) -> TemplateError:
     """A template (``name``, or one it imports) that does not parse."""
-    return TemplateError([Problem(exc.message or "syntax error", code="T002", file=exc.filename or name,
+    return TemplateError([Problem(exc.message or _("syntax error"), code="T002", file=exc.filename or name,
                                   line=exc.lineno)])
 
 

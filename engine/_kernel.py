@@ -48,6 +48,7 @@ import durable_rules_engine as _durable
 
 from ._compile import LawVersion, Node
 from ._evaluate import EvaluationError, Evaluator
+from ._i18n import gettext as _
 from ._network import Conditions, Synthetic, encoder, fragment, topological, transitive
 from ._values import Unknown
 from .errors import KernelError
@@ -391,7 +392,8 @@ class Kernel:
         try:
             return _durable.create_ruleset(name, json.dumps(self._rules))
         except _durable.error as exc:
-            raise KernelError(f"durable-rules refused the network of {self._law.key}: {exc}") from exc
+            raise KernelError(_("durable-rules refused the network of {key}: {error}").format(
+                key=self._law.key, error=exc)) from exc
 
     def run(self, values: dict[str, Any], parameters_key: Hashable | None = None) -> Outcome:
         """Evaluate one case. ``values`` holds facts and parameters (Unknown when not known).
@@ -431,7 +433,7 @@ class Kernel:
                         retract_fact(handle, f'{{"id":{fact_id},"sid":"0"}}')
             except (EvaluationError, _durable.error, ValueError, TypeError, KeyError) as exc:
                 self._handle = self._create()  # a failed evaluation must not leave state behind
-                raise KernelError(f"evaluation failed in the rule kernel: {exc}") from exc
+                raise KernelError(_("evaluation failed in the rule kernel: {error}").format(error=exc)) from exc
             except BaseException:  # anything else (a bug, an interrupt) is raised as it is, on a clean network
                 self._handle = self._create()
                 raise
@@ -458,7 +460,7 @@ _NAME_END = 3 + _NAME_DIGITS  # a firing message starts with '{"' and the rule's
 def _rule_name(index: int) -> str:
     """The name of the ``index``-th rule: fixed width, so a firing message gives it by slicing."""
     if index >= 10**_NAME_DIGITS:
-        raise KernelError(f"a law version needs more than {10**_NAME_DIGITS:,} rules")
+        raise KernelError(_("a law version needs more than {limit} rules").format(limit=10**_NAME_DIGITS))
     return f"r{index:0{_NAME_DIGITS}d}"
 
 
