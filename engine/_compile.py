@@ -17,6 +17,7 @@ from typing import Any
 
 from ._evaluate import Evaluator, compile_expression
 from ._expr import Expr, ParseError, Ref, children, free_names, parse_expression
+from ._i18n import gettext as _
 from ._schema import check_ruleset_schema
 from ._suggest import suggest
 from ._types import SCALAR_TYPES, ListType, Type, TypeChecker, TypeCheckError
@@ -211,9 +212,8 @@ class _Compiler:
         self._check_unique_names(d)
         selected = d["period"]["selected_by"]
         if selected not in facts or facts[selected].type != "date":
-            self.problems.append(self.loaded.problem(("period", "selected_by"),
-                                                     f"selected_by must name a date fact, not {selected!r}",
-                                                     code="C004"))
+            message = _("selected_by must name a date fact, not {name!r}").format(name=selected)
+            self.problems.append(self.loaded.problem(("period", "selected_by"), message, code="C004"))
         derived_specs = d.get("derived") or {}
         computation_specs = d.get("computations") or {}
         for name, spec in {**derived_specs, **computation_specs}.items():
@@ -228,8 +228,8 @@ class _Compiler:
         outputs = tuple(d["decision"]["outputs"])
         for i, out in enumerate(outputs):
             if out not in computations:
-                self.problems.append(self.loaded.problem(("decision", "outputs", i),
-                                                         f"output {out!r} is not a computation", code="C005"))
+                message = _("output {name!r} is not a computation").format(name=out)
+                self.problems.append(self.loaded.problem(("decision", "outputs", i), message, code="C005"))
         notes = tuple(Note(n["id"], n["text"], tuple(n["sources"]), n.get("unconfirmed"))
                       for n in d["decision"].get("notes") or [])
         computations_for = d["decision"].get("computations_for", "every_case")
@@ -272,7 +272,7 @@ class _Compiler:
         if ftype == "list":
             fields = spec.get("fields") or {}
             if not fields:
-                self.problems.append(self.loaded.problem(("facts", name), "a list fact needs 'fields'",
+                self.problems.append(self.loaded.problem(("facts", name), _("a list fact needs 'fields'"),
                                                          code="C006", key=True))
             ftype = ListType(tuple(sorted(fields.items())))
         return Fact(name, ftype, spec["label"], bool(spec.get("optional", False)), spec.get("description", ""))
@@ -289,10 +289,10 @@ class _Compiler:
             if end is None and i + 1 < len(raw_values):
                 end = raw_values[i + 1]["from"] - dt.timedelta(days=1)
             if end is not None and end < start:
-                self.problems.append(self.loaded.problem((*path, "to"), f"ends ({end}) before it starts ({start})",
-                                                         code="P001"))
+                message = _("ends ({end}) before it starts ({start})").format(end=end, start=start)
+                self.problems.append(self.loaded.problem((*path, "to"), message, code="P001"))
             if i and raw_values[i - 1]["from"] >= start:
-                self.problems.append(self.loaded.problem((*path, "from"), "values must be in date order",
+                self.problems.append(self.loaded.problem((*path, "from"), _("values must be in date order"),
                                                          code="P001"))
             values.append(ParameterValue(start, end, value, tuple(raw["sources"]), raw.get("unconfirmed")))
         return Parameter(name, ptype, spec["label"], tuple(values), spec.get("description", ""))
@@ -316,7 +316,8 @@ class _Compiler:
                 return dt.date.fromisoformat(str(value))
         except (InvalidOperation, ValueError):
             pass
-        self.problems.append(self.loaded.problem(path, f"{value!r} is not a valid {ptype}", code="P002"))
+        message = _("{value!r} is not a valid {type}").format(value=value, type=ptype)
+        self.problems.append(self.loaded.problem(path, message, code="P002"))
         return None
 
     def _check_unique_names(self, d: dict[str, Any]) -> None:
@@ -324,14 +325,14 @@ class _Compiler:
         for section in ("facts", "parameters", "derived", "computations"):
             for name in d.get(section) or {}:
                 if name in seen:
-                    self.problems.append(self.loaded.problem((section, name), f"{name!r} is already declared "
-                                                             f"in {seen[name]}", code="C001", key=True))
+                    message = _("{name!r} is already declared in {where}").format(name=name, where=seen[name])
+                    self.problems.append(self.loaded.problem((section, name), message, code="C001", key=True))
                 seen[name] = section
         ids: set[str] = set()
         for i, req in enumerate(d["requirements"]):
             if req["id"] in ids:
                 self.problems.append(self.loaded.problem(("requirements", i, "id"),
-                                                         f"requirement id {req['id']!r} is not unique",
+                                                         _("requirement id {id!r} is not unique").format(id=req["id"]),
                                                          code="C002"))
             ids.add(req["id"])
 
@@ -408,14 +409,14 @@ class _Compiler:
             for j, key in enumerate(keys):
                 if key not in sources:
                     self.problems.append(self.loaded.problem(
-                        (*path, j), f"source {key!r} is not declared under 'sources'", code="R001",
-                        hint=suggest(key, sources) or "declare it under 'sources'"))
+                        (*path, j), _("source {key!r} is not declared under 'sources'").format(key=key), code="R001",
+                        hint=suggest(key, sources) or _("declare it under 'sources'")))
         for section in ("computations",):
             for name, spec in (d.get(section) or {}).items():
                 if not spec.get("sources"):
-                    self.problems.append(self.loaded.problem((section, name), f"computation {name!r} cites no "
-                                                             "source", code="R002", key=True,
-                                                             hint="add 'sources: [...]'"))
+                    message = _("computation {name!r} cites no source").format(name=name)
+                    self.problems.append(self.loaded.problem((section, name), message, code="R002", key=True,
+                                                             hint=_("add 'sources: [...]'")))
 
     def _check_cycles(self, nodes: list[Node]) -> None:
         by_name = {n.name: n for n in nodes}
@@ -427,8 +428,8 @@ class _Compiler:
             if state.get(name) == 1:
                 cycle = " -> ".join([*trail[trail.index(name):], name])
                 section = "derived" if by_name[name].kind == "derived" else "computations"
-                self.problems.append(self.loaded.problem((section, name), f"{name!r} depends on itself: {cycle}",
-                                                         code="C003", key=True))
+                message = _("{name!r} depends on itself: {cycle}").format(name=name, cycle=cycle)
+                self.problems.append(self.loaded.problem((section, name), message, code="C003", key=True))
                 return
             state[name] = 1
             for read in sorted(by_name[name].reads):
