@@ -212,10 +212,8 @@ class _Compiler:
         self._check_unique_names(d)
         selected = d["period"]["selected_by"]
         if selected not in facts or facts[selected].type != "date":
-            self.problems.append(self.loaded.problem(("period", "selected_by"),
-                                                     _("selected_by must name a date fact, not {name!r}").format(
-                                                         name=selected),
-                                                     code="C004"))
+            message = _("selected_by must name a date fact, not {name!r}").format(name=selected)
+            self.problems.append(self.loaded.problem(("period", "selected_by"), message, code="C004"))
         derived_specs = d.get("derived") or {}
         computation_specs = d.get("computations") or {}
         for name, spec in {**derived_specs, **computation_specs}.items():
@@ -230,9 +228,8 @@ class _Compiler:
         outputs = tuple(d["decision"]["outputs"])
         for i, out in enumerate(outputs):
             if out not in computations:
-                self.problems.append(self.loaded.problem(("decision", "outputs", i),
-                                                         _("output {name!r} is not a computation").format(name=out),
-                                                         code="C005"))
+                message = _("output {name!r} is not a computation").format(name=out)
+                self.problems.append(self.loaded.problem(("decision", "outputs", i), message, code="C005"))
         notes = tuple(Note(n["id"], n["text"], tuple(n["sources"]), n.get("unconfirmed"))
                       for n in d["decision"].get("notes") or [])
         computations_for = d["decision"].get("computations_for", "every_case")
@@ -293,8 +290,8 @@ class _Compiler:
             if end is None and i + 1 < len(raw_values):
                 end = raw_values[i + 1]["from"] - dt.timedelta(days=1)
             if end is not None and end < start:
-                self.problems.append(self.loaded.problem((*path, "to"), _("ends ({end}) before it starts ({start})")
-                                                         .format(end=end, start=start), code="P001"))
+                message = _("ends ({end}) before it starts ({start})").format(end=end, start=start)
+                self.problems.append(self.loaded.problem((*path, "to"), message, code="P001"))
             if i and raw_values[i - 1]["from"] >= start:
                 self.problems.append(self.loaded.problem((*path, "from"), _("values must be in date order"),
                                                          code="P001"))
@@ -329,9 +326,8 @@ class _Compiler:
         for section in ("facts", "parameters", "derived", "computations"):
             for name in d.get(section) or {}:
                 if name in seen:
-                    self.problems.append(self.loaded.problem((section, name), _("{name!r} is already declared in "
-                                                                               "{section}").format(
-                        name=name, section=seen[name]), code="C001", key=True))
+                    message = _("{name!r} is already declared in {where}").format(name=name, where=seen[name])
+                    self.problems.append(self.loaded.problem((section, name), message, code="C001", key=True))
                 seen[name] = section
         ids: set[str] = set()
         for i, req in enumerate(d["requirements"]):
@@ -419,9 +415,9 @@ class _Compiler:
         for section in ("computations",):
             for name, spec in (d.get(section) or {}).items():
                 if not spec.get("sources"):
-                    self.problems.append(self.loaded.problem((section, name), _("computation {name!r} cites no "
-                                                                               "source").format(name=name),
-                                                             code="R002", key=True, hint=_("add 'sources: [...]'")))
+                    message = _("computation {name!r} cites no source").format(name=name)
+                    self.problems.append(self.loaded.problem((section, name), message, code="R002", key=True,
+                                                             hint=_("add 'sources: [...]'")))
 
     def _check_cycles(self, nodes: list[Node]) -> None:
         by_name = {n.name: n for n in nodes}
@@ -433,8 +429,8 @@ class _Compiler:
             if state.get(name) == 1:
                 cycle = " -> ".join([*trail[trail.index(name):], name])
                 section = "derived" if by_name[name].kind == "derived" else "computations"
-                self.problems.append(self.loaded.problem((section, name), _("{name!r} depends on itself: {cycle}")
-                                                         .format(name=name, cycle=cycle), code="C003", key=True))
+                message = _("{name!r} depends on itself: {cycle}").format(name=name, cycle=cycle)
+                self.problems.append(self.loaded.problem((section, name), message, code="C003", key=True))
                 return
             state[name] = 1
             for read in sorted(by_name[name].reads):
