@@ -469,3 +469,10 @@ def test_an_unknown_language_is_a_request_problem(client: TestClient) -> None:
     body = problem_of(client.get("/health?lang=fr"), 422, "richiesta")
     assert codes_and_paths(body) == [("H002", "lang")]
     assert body["detail"] == "lingua sconosciuta 'fr': regole parla it, en"
+
+
+def test_a_bad_query_parameter_is_said_in_the_language_asked(client: TestClient) -> None:
+    italian = problem_of(client.post("/evaluate?explain=forse", content=EXAMPLE.read_bytes()), 422, "richiesta")
+    english = problem_of(client.post("/compare?a=2021&lang=en", content=EXAMPLE.read_bytes()), 422, "richiesta")
+    assert italian["detail"] == "query.explain: dovrebbe essere true o false"
+    assert english["detail"] == "query.b: required, and missing"

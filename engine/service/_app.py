@@ -54,9 +54,14 @@ TEXT = {
     "method": N_("the method {method} is not allowed on {path}"),
     "internal": N_("unexpected error of the service; the details are in the server's log"),
     "lang": N_("unknown language {lang!r}: regole speaks {languages}"),
+    "missing": N_("required, and missing"),
+    "bool_parsing": N_("should be true or false"),
     "description": N_("Italian social-security law as data: evaluate cases, compare law versions, check a "
                       "ruleset. Errors are problem details (RFC 9457)."),
 }
+
+
+_PYDANTIC_TYPES = ("missing", "bool_parsing")  # pydantic's error types of the query parameters, said in our words
 
 
 @dataclass(frozen=True)
@@ -181,7 +186,8 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [Problem(str(error.get("msg", "")), code="H002",
+        problems = [Problem(_(TEXT[error["type"]]) if error.get("type") in _PYDANTIC_TYPES
+                            else str(error.get("msg", "")), code="H002",
                             path=".".join(str(part) for part in error.get("loc", ())))
                     for error in exc.errors()]
         detail = "; ".join(f"{p.path}: {p.message}" for p in problems)
