@@ -114,8 +114,9 @@ def test_result_records_everything_needed_to_replay_it() -> None:
     ("anno(data_domanda)" + "+0" * 600, "nested too deeply"),  # 600 chained operators, under 2,000 characters
     ("-" * 700 + "1", "nested too deeply"),
 ])
-@pytest.mark.usefixtures("english")  # reads the English wording
-def test_very_deep_expressions_are_ruleset_errors_not_crashes(formula: str, message: str) -> None:
+def test_very_deep_expressions_are_ruleset_errors_not_crashes(formula: str, message: str,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REGOLE_LANG", "en")  # reads the English wording (the module-scoped fixture would leak)
     text = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
     text = text.replace("formula: anno(data_domanda)", f"formula: '{formula}'", 1)
     with pytest.raises(RulesetError, match=message) as error:
