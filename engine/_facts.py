@@ -26,6 +26,9 @@ from .errors import FactsError, Problem
 MAX_FACTS_BYTES = 1_000_000
 MAX_DEPTH = 20
 _MONEY_TEXT = re.compile(r"^-?\d{1,12}(\.\d{1,2})?$")
+MAX_INT_DIGITS = 100  # far past any amount, year or count in a case
+_JSON_TYPES = {list: "an array", str: "a string", int: "a number", Decimal: "a number", bool: "true or false",
+               type(None): "null"}
 
 
 def parse_facts_json(text: str | bytes, *, source: str | None = None) -> dict[str, Any]:
@@ -54,8 +57,15 @@ def parse_facts_json(text: str | bytes, *, source: str | None = None) -> dict[st
             out[key] = value
         return out
 
+    def whole_number(digits: str) -> int:  # Python itself refuses past 4300 digits, naming its own settings
+        if len(digits.lstrip("-")) > MAX_INT_DIGITS:
+            raise ValueError(f"a whole number of {len(digits.lstrip('-'))} digits is too long "
+                             f"(at most {MAX_INT_DIGITS})")
+        return int(digits)
+
     try:
-        data = json.loads(text, parse_float=Decimal, parse_constant=reject_constant, object_pairs_hook=no_duplicates)
+        data = json.loads(text, parse_float=Decimal, parse_int=whole_number, parse_constant=reject_constant,
+                          object_pairs_hook=no_duplicates)
     except json.JSONDecodeError as exc:
         raise FactsError([Problem(f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
                                   code="F001", path="$")], source=source) from None
@@ -65,7 +75,8 @@ def parse_facts_json(text: str | bytes, *, source: str | None = None) -> dict[st
         raise FactsError([Problem("the document is nested too deeply", code="F007", path="$")],
                          source=source) from None
     if not isinstance(data, dict):
-        raise FactsError([Problem(f"the facts must be a JSON object, got {type(data).__name__}", code="F002",
+        raise FactsError([Problem(f"the facts must be a JSON object, got {_JSON_TYPES.get(type(data), 'a value')}",
+                                  code="F002",
                                   path="$")], source=source)
     return data
 

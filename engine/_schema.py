@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, validators
 from jsonschema.exceptions import ValidationError
 
 from ._resources import schemas_dir
@@ -27,11 +28,26 @@ def load_schema(name: str, directory: str | None = None) -> dict[str, Any]:
     return schema
 
 
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    """``pattern`` as JSON Schema means it (ECMA-262): ``$`` ends the text. Python's ``$`` also matches before a
+    final newline, so ``"2024\\n"`` would pass ``^\\d{4}$`` (and fastjsonschema, which gets this right, would
+    disagree with the error listing)."""
+    if not isinstance(instance, str):
+        return
+    if re.search(pattern, instance) is None or (pattern.endswith("$") and not pattern.endswith("\\$")
+                                                  and re.search(pattern[:-1] + r"\Z", instance) is None):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})  # type: ignore[no-untyped-call]
+
+
 @lru_cache(maxsize=8)
 def validator_for(name: str, directory: str | None = None) -> Draft202012Validator:
     schema = load_schema(name, directory)
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator: Draft202012Validator = _Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return validator
 
 
 def jsonable(value: Any) -> Any:

@@ -210,6 +210,9 @@ def _construct(node: Node, path: Path_, out: LoadedYaml, problems: list[Problem]
     return _scalar(node, path, out, problems)
 
 
+MAX_INT_DIGITS = 100  # far past any amount or count in a law; Python itself stops at 4300
+
+
 def _scalar(node: ScalarNode, path: Path_, out: LoadedYaml, problems: list[Problem]) -> Any:
     text = node.value
     tag = node.tag
@@ -220,10 +223,15 @@ def _scalar(node: ScalarNode, path: Path_, out: LoadedYaml, problems: list[Probl
     if tag == "tag:yaml.org,2002:bool":
         return text.lower() in ("true", "yes", "on")
     if tag == "tag:yaml.org,2002:int":
+        digits = text.replace("_", "")
+        if len(digits) > MAX_INT_DIGITS:  # Python refuses to read decimal integers past 4300 digits
+            problems.append(out.problem(path, f"a whole number of {len(digits)} digits is too long "
+                                        f"(at most {MAX_INT_DIGITS})", code="Y008"))
+            return None
         try:
-            return int(text.replace("_", ""), 0)
+            return int(digits, 0)
         except ValueError:
-            return int(text.replace("_", ""))
+            return int(digits)
     if tag == "tag:yaml.org,2002:float":
         try:
             value = Decimal(text.replace("_", ""))
