@@ -56,7 +56,13 @@ def list_rulesets(library: Library) -> dict[str, Any]:
 
 
 def describe_version(library: Library, family: str, version: str) -> dict[str, Any]:
-    return version_to_dict(library.get(family, version))
+    law = library.get(family, version)
+    return {**version_to_dict(law), "path": _public_path(law)}
+
+
+def _public_path(law: LawVersion) -> str:
+    """Where a version's file is, as ``<family>/<file>``: the server's own folders are no client's business."""
+    return f"{law.family}/{Path(law.path).name}"
 
 
 def ruleset_source(library: Library, family: str, version: str) -> str:
@@ -106,7 +112,11 @@ def compare(raw: bytes, library: Library, *, a: str, b: str, family: str | None)
 
 def diff(library: Library, a: str, b: str) -> dict[str, Any]:
     old, new = named_version(a, library, None), named_version(b, library, None)
-    return diff_versions(old, new).to_dict()
+    out = diff_versions(old, new).to_dict()
+    for side, law in (("old", old), ("new", new)):
+        if isinstance(out.get(side), dict) and "path" in out[side]:
+            out[side] = {**out[side], "path": _public_path(law)}
+    return out
 
 
 def check(text: str) -> dict[str, Any]:
