@@ -217,6 +217,13 @@ def test_no_answer_names_a_server_folder(client: TestClient, path: str) -> None:
     assert str(ROOT) not in response.text
 
 
+def test_compare_names_no_server_folder(client: TestClient) -> None:
+    response = client.post("/compare?a=iscro@2021&b=iscro@2024", json=EXAMPLE)
+    assert response.status_code == 200
+    assert str(ROOT) not in response.text
+    assert (response.json()["a"]["path"], response.json()["b"]["path"]) == ("iscro/2021.yaml", "iscro/2024.yaml")
+
+
 def test_the_version_names_its_file_within_the_rulesets(client: TestClient) -> None:
     assert client.get("/rulesets/iscro/2024").json()["path"] == "iscro/2024.yaml"
     diff = client.get("/diff/iscro@2021/iscro@2024").json()
@@ -311,6 +318,13 @@ def test_security_headers_on_every_answer(client: TestClient, path: str) -> None
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     if path not in ("/", "/static/app.js", "/docs"):
         assert headers["content-security-policy"].startswith("default-src 'none'")
+
+
+def test_health_answers_head_as_monitors_ask(client: TestClient) -> None:
+    """Found by the probe: ``HEAD /health`` (what many monitors send) was a 405."""
+    response = client.head("/health")
+    assert response.status_code == 200
+    assert response.content == b""
 
 
 # -- query parameters --------------------------------------------------------------------------------------------

@@ -298,6 +298,10 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
+    @app.head("/health", include_in_schema=False)  # what many monitors send
+    async def health_head() -> Response:
+        return Response(status_code=200)
+
     @app.get("/rulesets", summary="Famiglie e versioni di legge, con i periodi che governano", tags=["regole"])
     async def rulesets() -> dict[str, Any]:
         return await run(_work.list_rulesets, library)

@@ -106,14 +106,18 @@ def compare(raw: bytes, library: Library, *, a: str, b: str, family: str | None)
     data = parse_facts_json(raw)
     if family is None and not ("@" in a and "@" in b):
         family = library.guess_family(data)
-    return compare_case(data, named_version(a, library, family), named_version(b, library, family),
-                        ).to_dict()
+    law_a, law_b = named_version(a, library, family), named_version(b, library, family)
+    return _public_paths(compare_case(data, law_a, law_b).to_dict(), a=law_a, b=law_b)
 
 
 def diff(library: Library, a: str, b: str) -> dict[str, Any]:
     old, new = named_version(a, library, None), named_version(b, library, None)
-    out = diff_versions(old, new).to_dict()
-    for side, law in (("old", old), ("new", new)):
+    return _public_paths(diff_versions(old, new).to_dict(), old=old, new=new)
+
+
+def _public_paths(out: dict[str, Any], **sides: LawVersion) -> dict[str, Any]:
+    """``out`` with the file of the version at each of its ``sides`` named by :func:`_public_path`."""
+    for side, law in sides.items():
         if isinstance(out.get(side), dict) and "path" in out[side]:
             out[side] = {**out[side], "path": _public_path(law)}
     return out
