@@ -258,6 +258,7 @@ def test_a_foreign_host_name_is_refused_when_bound_to_loopback() -> None:
         assert local.get("/health", headers={"Host": "localhost:8000"}).status_code == 200
         assert local.get("/health", headers={"Host": "[::1]:8000"}).status_code == 200
         problem_of(local.get("/health", headers={"Host": "rebound.evil.example:8000"}), 400, "host")
+        assert local.get("/health", headers={"Host": ""}).status_code == 200  # an HTTP/1.0 client names none
         problem_of(local.post("/evaluate", json=EXAMPLE, headers={"Host": "rebound.evil.example"}), 400, "host")
 
 

@@ -257,7 +257,7 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
     async def guard(request: Request, call_next: Callable[[Request], Any]) -> Response:
         """Refuse a Host the service was not started for, and a browser's request with a body from elsewhere."""
         path, host = request.url.path, request.headers.get("host", "")
-        if settings.allowed_hosts and _host_name(host) not in settings.allowed_hosts:
+        if settings.allowed_hosts and host and _host_name(host) not in settings.allowed_hosts:  # HTTP/1.0: none
             detail = TEXT["bad_host"].format(allowed=", ".join(settings.allowed_hosts), host=host)
             return answer(*problem("urn:regole:problema:host", detail, instance=path))
         origin = _cross_origin(request)
