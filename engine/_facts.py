@@ -30,6 +30,9 @@ MAX_DEPTH = 20
 MONEY_LIMIT = 10**12  # the largest amount a facts schema accepts ($defs/money), in euros
 _MONEY_TEXT = re.compile(r"^-?\d{1,12}(\.\d{1,2})?$")
 
+_JSON_TYPES = {list: "an array", str: "a string", int: "a number", Decimal: "a number", bool: "true or false",
+               type(None): "null"}
+
 
 def read_facts_file(file: str) -> bytes:
     """The bytes of a facts document: ``file``, or standard input for ``-``; at most one byte over the size
@@ -104,7 +107,8 @@ def parse_facts_json(text: str | bytes, *, source: str | None = None) -> dict[st
         raise FactsError([Problem("the document is nested too deeply", code="F007", path="$")],
                          source=source) from None
     if not isinstance(data, dict):
-        raise FactsError([Problem(f"the facts must be a JSON object, got {type(data).__name__}", code="F002",
+        raise FactsError([Problem(f"the facts must be a JSON object, got {_JSON_TYPES.get(type(data), 'a value')}",
+                                  code="F002",
                                   path="$")], source=source)
     return data
 

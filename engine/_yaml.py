@@ -211,6 +211,8 @@ def _construct(node: Node, path: Path_, out: LoadedYaml, problems: list[Problem]
     return _scalar(node, path, out, problems)
 
 
+
+
 def _scalar(node: ScalarNode, path: Path_, out: LoadedYaml, problems: list[Problem]) -> Any:
     text = node.value
     tag = node.tag
