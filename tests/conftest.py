@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
@@ -19,6 +20,11 @@ from engine._network import topological
 from engine._resources import schemas_dir
 from engine._values import NOT_COMPUTED, Unknown
 from engine.cli import main
+
+# Tests never assert on wall-clock time: the machines are shared and noisy (a property that took 1 ms took
+# 377 ms once under load), so Hypothesis's per-example deadline is off for the whole suite.
+settings.register_profile("regole", deadline=None)
+settings.load_profile("regole")
 
 BASE_2024: dict[str, Any] = {
     "data_domanda": "2024-09-10",
