@@ -10,7 +10,8 @@ The hierarchy::
     │   └── TemplateError            an explanation template is missing or broken
     ├── FactsError                   the facts of a case are wrong (has a JSON path per problem)
     ├── VersionSelectionError        no law version governs the date, or the forced version is unknown
-    └── KernelError                  the rule kernel (durable-rules) failed for one evaluation
+    ├── KernelError                  the rule kernel (durable-rules) failed for one evaluation
+    └── ColumnarError                a rule has a construct the columnar backend cannot compile (names it)
 
 Errors that describe many problems (a ruleset check, a facts document) carry them in ``problems``;
 ``str(error)`` is always a complete, human-readable message.
@@ -21,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 __all__ = [
+    "ColumnarError",
     "ExpressionError",
     "FactsError",
     "KernelError",
@@ -150,3 +152,13 @@ class VersionSelectionError(RegoleError):
 
 class KernelError(RegoleError):
     """The rule kernel failed while evaluating one case; other evaluations are unaffected."""
+
+
+class ColumnarError(RegoleError):
+    """A law version has a construct that the columnar backend cannot compile into a vectorized plan; the
+    message names the rule and the construct (the Rete backend evaluates it). Raised when compiling, never
+    half-way through a table."""
+
+    def __init__(self, message: str, *, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
