@@ -24,7 +24,8 @@ from ._diff import diff_versions
 from ._diff_render import FORMATS as DIFF_FORMATS
 from ._diff_render import render_diff
 from ._facts import parse_facts_json
-from ._impact import measure_impact, render_impact
+from ._impact import Impact, measure_impact, render_impact
+from ._impact_cli import add_impact_options, run_impact_tables
 from ._impact_report import render_impact_html
 from ._population import PopulationSpec, load_population, population_path
 from ._resources import rulesets_dir
@@ -85,8 +86,9 @@ def register(commands: Any) -> None:
     impact.add_argument("--amount", metavar="OUTPUT",
                         help="the money output charted in the report (default: the first, e.g. importo_mensile)")
     impact.add_argument("--full-trace", action="store_true",
-                        help="build the full trace of every evaluation, as regole evaluate does (same figures, "
-                             "about twice as slow)")
+                        help="evaluate row by row on the Rete kernel with the full trace of every evaluation, as "
+                             "regole evaluate does (same figures, far slower)")
+    add_impact_options(impact)  # --engine, --set, --rows, --dask, --scheduler: the fact-table path
     impact.set_defaults(handler=run_impact)
 
     population = commands.add_parser(
@@ -254,6 +256,9 @@ def run_impact(args: argparse.Namespace, library: Library, out: TextIO, err: Tex
     if not path.is_file():
         raise FactsError([Problem("no such file", code="F000", path="$")], source=str(path))
     fmt = detect_format(path, args.data_format)
+    if not args.full_trace:  # by column (columnar or Rete engine, here or on Dask); below, row by row
+        impact = run_impact_tables(args, a, b, path, err)
+        return _impact_out(impact, args, out, err)
     if args.amount and args.amount not in (*a.outputs, *b.outputs):
         raise VersionSelectionError(f"--amount {args.amount}: not an output of {a.key} or {b.key}")
     table = FactTable([a, b])
@@ -262,6 +267,10 @@ def run_impact(args: argparse.Namespace, library: Library, out: TextIO, err: Tex
                             chart_output=args.amount, progress=progress, full_trace=args.full_trace)
     if progress is not None:
         progress.finish()
+    return _impact_out(impact, args, out, err)
+
+
+def _impact_out(impact: Impact, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(impact.to_json() if args.json else render_impact(impact))
     if args.report:
         args.report.write_text(render_impact_html(impact), encoding="utf-8")

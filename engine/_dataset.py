@@ -345,12 +345,8 @@ def csv_rows(reader: Any, columns: list[str], table: FactTable, offset: int) -> 
 
 
 def _read_parquet(path: Path, table: FactTable) -> Iterator[Row]:
-    try:
-        import pyarrow.parquet as pq  # optional, not a dependency
-    except ImportError:
-        raise FactsError([Problem("reading Parquet needs pyarrow, which is not installed "
-                                  "(pip install pyarrow); or use JSON Lines or CSV", code="D005")],
-                         source=str(path)) from None
+    import pyarrow.parquet as pq
+
     try:
         parquet = pq.ParquetFile(str(path))
     except (OSError, ValueError) as exc:
