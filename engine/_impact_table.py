@@ -174,20 +174,26 @@ def _count(tally: VersionTally, results: pa.Table, law: LawVersion, comparison: 
             column = results.column(requirement_column(name))
             failed = _mask(pc.equal(column, "non_soddisfatto")) & refused & (first < 0)
             first[failed] = index
-        for index in np.unique(first[first >= 0]):
-            where = first == index
-            _seen(tally.first_failure, names[int(index)], int(where.sum()), (int(rows[where][0]), 0))
+        counts = np.bincount(first[first >= 0], minlength=len(names))
+        for position in np.flatnonzero(counts).tolist():
+            seen = int(rows[int(np.argmax(first == position))])
+            _seen(tally.first_failure, names[position], int(counts[position]), (seen, 0))
     undetermined = _mask(pc.equal(decision, "indeterminato"))
     if undetermined.any():
         lists = pc.filter(results.column(MISSING), pa.array(undetermined)).combine_chunks()
-        flat = pc.list_flatten(lists).to_numpy(zero_copy_only=False)
-        parents = rows[undetermined][pc.list_parent_indices(lists).to_numpy()]
-        offsets = lists.offsets.to_numpy()
-        positions = np.arange(len(flat)) - offsets[pc.list_parent_indices(lists).to_numpy()]
-        for key in np.unique(flat):
-            where = flat == key
-            seen = min(zip(parents[where].tolist(), positions[where].tolist(), strict=True))
-            _seen(tally.missing_facts, str(key), int(where.sum()), seen)
+        parent = pc.list_parent_indices(lists).to_numpy()
+        if len(parent) == 0:
+            return
+        codes = pc.dictionary_encode(pc.list_flatten(lists)).combine_chunks() \
+            if isinstance(pc.list_flatten(lists), pa.ChunkedArray) else pc.dictionary_encode(pc.list_flatten(lists))
+        keys = codes.dictionary.to_pylist()
+        indices = codes.indices.to_numpy()
+        counts = np.bincount(indices, minlength=len(keys))
+        _, first_at = np.unique(indices, return_index=True)  # the flattened lists are in (row, position) order
+        parents = rows[undetermined][parent]
+        positions = np.arange(len(indices)) - lists.offsets.to_numpy()[parent]
+        for code, at in zip(np.unique(indices).tolist(), first_at.tolist(), strict=True):
+            _seen(tally.missing_facts, str(keys[code]), int(counts[code]), (int(parents[at]), int(positions[at])))
 
 
 def _seen(counts: dict[str, tuple[int, FirstSeen]], key: str, n: int, seen: FirstSeen) -> None:

@@ -43,8 +43,8 @@ from .backends import facts_table
 from .backends._layout import ROW, arrow_type, is_by_year, year_column
 from .errors import FactsError, Problem
 
-BATCH_ROWS = 65_536  # rows per Parquet batch
-BLOCK_BYTES = 16 << 20  # bytes per block of JSON Lines or CSV text
+BATCH_ROWS = 1 << 19  # rows per batch: a backend's call has a fixed cost, so batches are large (~100 MB)
+BLOCK_BYTES = 16 << 20  # bytes per block of JSON Lines or CSV text (blocks are joined into batches)
 _SMALLEST_BLOCK = 64  # lines: below this a refused block is read row by row
 _MAX_NESTING = 3  # a facts object, a by-year object or a list, a list's record
 
@@ -90,10 +90,22 @@ def read_fact_tables(path: Path, laws: list[LawVersion], fmt: str, *, batch_rows
     if fmt == "parquet":
         return reader.parquet(path, batch_rows)
     if fmt == "csv":
-        return reader.csv(path, block_bytes)
+        return _joined(reader.csv(path, block_bytes), batch_rows)
     if fmt == "jsonl":
-        return reader.jsonl(path, block_bytes)
+        return _joined(reader.jsonl(path, block_bytes), batch_rows)
     raise FactsError([Problem(f"unknown dataset format {fmt!r}; use jsonl, csv, parquet", code="D003")])
+
+
+def _joined(blocks: Iterator[FactBatch], batch_rows: int) -> Iterator[FactBatch]:
+    """Blocks of text joined into batches of about ``batch_rows`` rows."""
+    pending: FactBatch | None = None
+    for block in blocks:
+        pending = block if pending is None else _join(pending, block)
+        if pending.rows >= batch_rows:
+            yield pending
+            pending = None
+    if pending is not None:
+        yield pending
 
 
 # -- what the facts schema allows, per fact ---------------------------------------------------------------------
@@ -619,6 +631,12 @@ def _from_text(text: pa.Array, ftype: str, ok: np.ndarray, trim: bool) -> tuple[
 def _decimal_cents(cells: pa.Array) -> tuple[pa.Array | None, np.ndarray | None]:
     """Parquet decimals as cents: good when a whole number of cents within ±10^12 euros."""
     scale = cells.type.scale
+    if cells.type.precision <= 18 and 0 <= scale <= 2:  # the unscaled integers fit in 64 bits: read them
+        words = np.frombuffer(cells.buffers()[1], dtype=np.int64)[2 * cells.offset:2 * (cells.offset + len(cells))]
+        cents = words[::2] * 10 ** (2 - scale)
+        valid = _not_null(cells)
+        ok = ~valid | (np.abs(cents) <= 10**14)
+        return pa.array(np.where(ok & valid, cents, 0), mask=~(ok & valid)), ok
     if cells.type.precision - scale + max(scale, 2) > 30:
         return None, None  # wider than any amount: row by row
     wide = cells.cast(pa.decimal128(30, max(scale, 2)))

@@ -6,6 +6,7 @@ any work; the same results whatever the batch size."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -152,3 +153,16 @@ def test_a_missing_data_file_and_a_missing_family(tmp_path: Path) -> None:
     code, _, err = cli("batch", str(tmp_path / "d.csv"), "--out", str(tmp_path / "r.csv"))
     assert code == 5
     assert "--family" in err
+
+
+def test_progress_only_on_a_terminal(data: Path, tmp_path: Path) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(tmp_path / "r.parquet"),
+                       stderr=Terminal())
+    assert code == 0
+    assert "\r  63 / 64 (98%) rows" in err or "\r  63 / 63 (100%) rows" in err
+    code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(tmp_path / "r.parquet"))
+    assert "\r" not in err
