@@ -28,6 +28,7 @@ import argparse
 import os
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -155,6 +156,14 @@ def main() -> None:
     ok, _ = peer_population.reference(p)
     print(f"  admitted {admitted:,}; numpy reference admits {int(ok.sum()):,}")
     work = Path(tempfile.mkdtemp(prefix="bench-population-"))
+    try:
+        rest(args, facts, p, work, law_2021, law_2024, t_columnar)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def rest(args: argparse.Namespace, facts: pa.Table, p: dict[str, np.ndarray], work: Path, law_2021: object,
+         law_2024: object, t_columnar: float) -> None:
     data = work / f"iscro-{args.n}.parquet"
     input_parquet(facts, data)
 

@@ -156,8 +156,10 @@ def tally_part(batch: FactBatch, comparison: Comparison,
 def _count(tally: VersionTally, results: pa.Table, law: LawVersion, comparison: Comparison) -> None:
     decision = results.column(DECISION)
     rows = results.column(ROW).to_numpy()
-    for d in DECISIONS:
-        tally.decisions[d] = tally.decisions.get(d, 0) + int(pc.sum(pc.equal(decision, d)).as_py() or 0)
+    counts = pc.value_counts(decision)
+    for d, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
+        if d in DECISIONS:
+            tally.decisions[d] = tally.decisions.get(d, 0) + int(n)
     admitted = _mask(pc.equal(decision, "ammesso"))
     for name in comparison.money:
         if name in results.column_names and _is_money(law, name):

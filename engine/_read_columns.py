@@ -620,12 +620,28 @@ def _from_text(text: pa.Array, ftype: str, ok: np.ndarray, trim: bool) -> tuple[
     if ftype == "date":
         ok &= null | _mask(pc.match_substring_regex(text, _DATE))
         candidate = _only(text, ok)
-        days = pc.cast(pc.strptime(candidate, format="%Y-%m-%d", unit="s", error_is_null=True), pa.date32())
-        back = pc.strftime(pc.cast(days, pa.timestamp("s")), format="%Y-%m-%d")
-        ok &= null | _mask(pc.equal(back, candidate))
-        ok &= null | _mask(pc.greater_equal(pc.year(days), 1))
-        return pc.if_else(pa.array(ok), days, pa.scalar(None, pa.date32())), ok
+        ok &= null | _real_days(candidate)
+        days = pc.cast(pc.strptime(_only(candidate, ok), format="%Y-%m-%d", unit="s", error_is_null=True),
+                       pa.date32())
+        return days, ok
     return None, None  # numbers as text, or a type no flat cell holds: row by row
+
+
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+
+
+def _real_days(text: pa.Array) -> np.ndarray:
+    """Where ``YYYY-MM-DD`` text names a day that exists (year 1 to 9999, as Python's dates): Arrow's strptime
+    would turn 2023-02-29 into 1 March."""
+    def part(start: int, stop: int) -> np.ndarray:
+        digits = pc.cast(pc.utf8_slice_codeunits(text, start, stop), pa.int64())
+        return np.asarray(pc.fill_null(digits, 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+    year, month, day = part(0, 4), part(5, 7), part(8, 10)
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    length = _MONTH_DAYS[np.clip(month, 0, 12)] + (leap & (month == 2))
+    real: np.ndarray = (year >= 1) & (month >= 1) & (month <= 12) & (day >= 1) & (day <= length)
+    return real
 
 
 def _decimal_cents(cells: pa.Array) -> tuple[pa.Array | None, np.ndarray | None]:
@@ -750,8 +766,11 @@ def _line_count(block: bytes) -> int | None:
 def _plain_json_lines(block: bytes) -> bool:
     """Every line an object (no blank line), no null, nested no deeper than facts nest: deeper nesting can
     crash the Arrow parser, so it is left to the per-row reader."""
-    ends = block.count(b"\n") - (1 if block.endswith(b"\n") else 0)
-    if not block.startswith(b"{") or block.count(b"\n{") != ends or b"null" in block:
+    if not block.startswith(b"{") or b"null" in block:
+        return False
+    codes = np.frombuffer(block, dtype=np.uint8)
+    starts = np.flatnonzero(codes[:-1] == 10) + 1  # the first byte of every line after the first
+    if not bool((codes[starts] == 123).all()):
         return False
     brackets = np.frombuffer(block.translate(None, _BRACKETS), dtype=np.uint8)
     steps = np.where((brackets == 123) | (brackets == 91), 1, -1).astype(np.int32)

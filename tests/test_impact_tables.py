@@ -174,9 +174,14 @@ def test_dask_local_cluster_gives_the_same_json(population: Path, tmp_path: Path
     local = PartTally()
     for batch in read_fact_tables(flat, laws, "parquet"):
         local.merge(tally_part(batch, comparison))
+    expected = impact_of(local, comparison, source="d", fmt="parquet", seconds=0).to_json()
     remote = distributed_tally(flat, comparison, overrides={}, scheduler=None, processes=False)
-    assert impact_of(remote, comparison, source="d", fmt="parquet", seconds=0).to_json() == \
-        impact_of(local, comparison, source="d", fmt="parquet", seconds=0).to_json()
+    assert impact_of(remote, comparison, source="d", fmt="parquet", seconds=0).to_json() == expected
+    from distributed import LocalCluster  # a running cluster, reached by its address as --scheduler does
+
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+        remote = distributed_tally(flat, comparison, overrides={}, scheduler=cluster.scheduler_address)
+    assert impact_of(remote, comparison, source="d", fmt="parquet", seconds=0).to_json() == expected
 
 
 def test_dask_reads_parquet_only(population: Path) -> None:
