@@ -35,7 +35,7 @@ from .._compile import LawVersion, Node
 from .._expr import Arith, Attr, BoolOp, Call, Compare, Comprehension, Expr, Index, Lit, Neg, Not, Ref, render
 from .._types import MAP_TYPES, ListType, Type
 from ..errors import ColumnarError
-from ._layout import NUMBER_SCALE, split_year_column
+from ._layout import NUMBER_SCALE, ROW, split_year_column
 from ._network import Conditions, topological
 
 DECISION = "#decisione"
@@ -217,9 +217,10 @@ class Compiler:
         decision = " AND ".join(outcomes) if outcomes else "true"
         layers.append([(DECISION, f"({decision})")])
         if missing:
-            final = [(MISSING, self._missing_of_decision())]
+            final = [(ROW, quote(ROW)), (MISSING, self._missing_of_decision())]
         else:
-            final = [(DECISION, _index(quote(DECISION))), (ERROR, f"({' OR '.join(errors) or 'false'})"),
+            error = f"({' OR '.join(errors) or 'false'})"
+            final = [(ROW, quote(ROW)), (DECISION, _index(quote(DECISION))), (ERROR, error),
                      *self._output_columns(),
                      *((requirement_value(n.name), _index(quote(requirement_value(n.name))))
                        for n in self.law.requirements)]

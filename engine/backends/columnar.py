@@ -77,17 +77,27 @@ def evaluate_table(law: LawVersion, facts: pa.Table, *, threads: int | None = No
     _check_selecting_dates(law, facts)
     columns = frozenset(facts.column_names)
     raw = _query(law, facts, columns, threads, missing=False)
+    _same_rows(law, raw, facts)
     decisions = raw.column(DECISION).combine_chunks()
     undetermined = pc.equal(decisions, 2)
     missing = None
     if pc.any(undetermined).as_py():
-        lists = _query(law, facts.filter(undetermined), columns, threads, missing=True).column(MISSING)
-        missing = _spread(lists.combine_chunks(), undetermined)
+        subset = facts.filter(undetermined)
+        found = _query(law, subset, columns, threads, missing=True)
+        _same_rows(law, found, subset)
+        missing = _spread(found.column(MISSING).combine_chunks(), undetermined)
     results = _results(law, facts, raw, decisions, missing)
     errors = raw.column(ERROR).combine_chunks()
     if pc.any(errors).as_py():
         results = _with_rete_rows(law, facts, results, pc.fill_null(errors, False))
     return results
+
+
+def _same_rows(law: LawVersion, got: pa.Table, facts: pa.Table) -> None:
+    """DuckDB keeps the order of the rows of a projection (``preserve_insertion_order``, on by default); checked,
+    since every column of the results is put beside the input's row numbers."""
+    if not got.column(ROW).equals(facts.column(ROW)):  # pragma: no cover - a change in DuckDB would do this
+        raise ColumnarError(f"{law.key}: DuckDB returned the rows in another order; the results are not written")
 
 
 def _check_selecting_dates(law: LawVersion, facts: pa.Table) -> None:
