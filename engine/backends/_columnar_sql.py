@@ -170,6 +170,7 @@ class Compiler:
             split = split_year_column(column)
             if split and split[0] in law.facts:
                 self.years[split[0]] = (*self.years.get(split[0], ()), split[1])
+        self.missing_columns: dict[str, str] = {}  # node -> the SQL of its missing facts (see _missing_of_name)
         self.dens: dict[str, int] = {}  # the denominator of each numeric named value (facts, parameters, nodes)
         self.node: Node | None = None  # the rule being compiled, for error messages
         self.gated = frozenset(law.computations) if law.computations_for == "admitted" else frozenset()
@@ -217,7 +218,11 @@ class Compiler:
         decision = " AND ".join(outcomes) if outcomes else "true"
         layers.append([(DECISION, f"({decision})")])
         if missing:
-            final = [(ROW, quote(ROW)), (MISSING, self._missing_of_decision())]
+            every = self._missing_of_decision()
+            for depth in sorted({level[name] for name in self.missing_columns}):
+                layers.append([(f"m:{name}", sql) for name, sql in self.missing_columns.items()
+                               if level[name] == depth])
+            final = [(ROW, quote(ROW)), (MISSING, every)]
         else:
             error = f"({' OR '.join(errors) or 'false'})"
             final = [(ROW, quote(ROW)), (DECISION, _index(quote(DECISION))), (ERROR, error),
@@ -562,15 +567,23 @@ class Compiler:
                 parts += [self._missing(e, _Scope(), memo) for e in self.network_reads[name]]
                 inner = f"flatten([{', '.join(parts)}])" if parts else _NO_MISSING
             else:
-                inner = self._missing(node.expr, _Scope(), memo)
+                inner = self._missing(node.expr, _Scope(), memo, unknown=True)
             self.node = None
-            result = f"CASE WHEN {column} IS NULL THEN {inner} ELSE {_NO_MISSING} END"
+            # a column of its own (layered by query()), so that what reads it does not repeat it
+            self.missing_columns[name] = f"CASE WHEN {column} IS NULL THEN {inner} ELSE {_NO_MISSING} END"
+            result = quote(f"m:{name}")
         memo[name] = result
         return result
 
-    def _missing(self, expr: Expr, scope: _Scope, memo: dict[str, str]) -> str:
-        """The missing facts behind ``expr`` as the evaluator's ``Unknown.missing`` (empty when known)."""
+    def _missing(self, expr: Expr, scope: _Scope, memo: dict[str, str], *, unknown: bool = False) -> str:
+        """The missing facts behind ``expr`` as the evaluator's ``Unknown.missing`` (empty when known);
+        ``unknown`` when the caller knows the value is unknown (a node's own expression), which spares
+        recomputing it."""
         unused: list[str] = []
+
+        def known() -> str:
+            return "false" if unknown else f"NOT {_is_null(self._value(expr, scope, unused))}"
+
         match expr:
             case Lit():
                 return _NO_MISSING
@@ -581,34 +594,31 @@ class Compiler:
             case Call(function="definito"):
                 return _NO_MISSING
             case Call(function="se", args=(c, a, b)):
-                value = self._value(expr, scope, unused)
                 condition = self._bool(c, scope, unused)
-                return (f"(CASE WHEN NOT {_is_null(value)} THEN {_NO_MISSING} WHEN ({condition}) IS NULL "
+                return (f"(CASE WHEN {known()} THEN {_NO_MISSING} WHEN ({condition}) IS NULL "
                         f"THEN {self._missing(c, scope, memo)} WHEN {condition} THEN {self._missing(a, scope, memo)} "
                         f"ELSE {self._missing(b, scope, memo)} END)")
             case Call(args=(Comprehension() as comprehension,)):
-                value = self._value(expr, scope, unused)
                 items, inner, variable = self._list(comprehension, scope, unused)
-                assert isinstance(comprehension.iterable, Ref)
                 body = self._missing(comprehension.body, inner, memo)
                 return (f"(CASE WHEN {items} IS NULL THEN {self._missing(comprehension.iterable, scope, memo)} "
-                        f"WHEN NOT {_is_null(value)} THEN {_NO_MISSING} "
+                        f"WHEN {known()} THEN {_NO_MISSING} "
                         f"ELSE flatten(list_transform({items}, lambda {variable}: {body})) END)")
             case Index(target=t, index=i):
                 target = self._value(t, scope, unused)
                 key = self._num(i, scope, unused)
-                value = self._value(expr, scope, unused)
                 name = t.name if isinstance(t, Ref) else "?"
                 given = f"flatten([{self._missing(t, scope, memo)}, {self._missing(i, scope, memo)}])"
                 year = f"[{_text(name + '.')} || CAST({key.num} AS VARCHAR)]"
-                return (f"(CASE WHEN NOT {_is_null(value)} THEN {_NO_MISSING} "
+                return (f"(CASE WHEN {known()} THEN {_NO_MISSING} "
                         f"WHEN {_is_null(target)} OR ({key.num}) IS NULL THEN {given} ELSE {year} END)")
         parts = [self._missing(child, scope, memo) for child in _operands(expr)]
         parts = [p for p in parts if p != _NO_MISSING]
         if not parts:
             return _NO_MISSING
-        value = self._value(expr, scope, unused)
-        return f"(CASE WHEN {_is_null(value)} THEN flatten([{', '.join(parts)}]) ELSE {_NO_MISSING} END)"
+        if unknown:
+            return f"flatten([{', '.join(parts)}])"
+        return f"(CASE WHEN {known()} THEN {_NO_MISSING} ELSE flatten([{', '.join(parts)}]) END)"
 
 
 def _any_error(errors: list[str]) -> str:
