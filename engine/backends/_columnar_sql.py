@@ -510,21 +510,22 @@ class Compiler:
             assert isinstance(body, Plain)
             test = f"(NOT {body.sql})" if name == "tutti" else body.sql
             largest = f"list_max(list_transform({items}, lambda {variable}: coalesce(CAST({test} AS TINYINT) * 2, 1)))"
-            any_true = (f"(CASE WHEN {items} IS NULL THEN NULL ELSE "
-                        f"(CASE coalesce({largest}, 0) WHEN 2 THEN true WHEN 0 THEN false END) END)")
+            any_true = (f"(CASE WHEN {items} IS NULL THEN NULL WHEN len({items}) = 0 THEN false ELSE "
+                        f"(CASE {largest} WHEN 2 THEN true WHEN 0 THEN false END) END)")
             return Plain(any_true if name == "qualcuno" else f"(NOT {any_true})")
         if name == "conta":
             # one pass: an unknown body counts 2^32, more than a list can hold, so that the sum tells it
             assert isinstance(body, Plain)
             counted = f"coalesce(CAST({body.sql} AS BIGINT), {_UNKNOWN_ITEM})"
             total = f"coalesce(list_sum(list_transform({items}, lambda {variable}: {counted})), 0)"
-            return Num(f"(CASE WHEN {items} IS NULL OR {total} >= {_UNKNOWN_ITEM} THEN NULL "
-                       f"ELSE CAST({total} AS {self.integer}) END)", 1)
+            return Num(f"(CASE WHEN {items} IS NULL THEN NULL WHEN len({items}) = 0 THEN CAST(0 AS {self.integer}) "
+                       f"WHEN {total} >= {_UNKNOWN_ITEM} THEN NULL ELSE CAST({total} AS {self.integer}) END)", 1)
         if name == "somma":
             assert isinstance(body, Num)
             found = f"list_transform({items}, lambda {variable}: {body.num})"
-            return Num(f"(CASE WHEN {items} IS NULL OR list_count({found}) < len({found}) THEN NULL "
-                       f"ELSE CAST(coalesce(list_sum({found}), 0) AS {self.integer}) END)", body.den)
+            return Num(f"(CASE WHEN {items} IS NULL THEN NULL WHEN len({items}) = 0 THEN CAST(0 AS {self.integer}) "
+                       f"WHEN list_count({found}) < len({found}) THEN NULL "
+                       f"ELSE CAST(list_sum({found}) AS {self.integer}) END)", body.den)
         raise self.refuse(f"the list function {name}", comprehension)
 
     # -- the missing facts ----------------------------------------------------------------------------------
