@@ -77,3 +77,13 @@ def test_an_empty_table() -> None:
     facts = facts_table(law, [])
     assert evaluate_table(law, facts).equals(evaluate_table(law, facts, engine="rete"))
     assert evaluate_table(law, facts).num_rows == 0
+
+
+@pytest.mark.parametrize("family", ["iscro", "cig-covid"])
+def test_one_table_for_every_version_of_a_family(family: str) -> None:
+    """A table with the facts of every version (as `regole impact` reads a population once): each version
+    reads its own facts and leaves the others."""
+    laws = library().versions(family)
+    facts = facts_table(laws, case_facts(family))
+    for law in laws:
+        both(law, facts)
