@@ -34,8 +34,6 @@ def test_the_yaml_cases_of_the_family(law: LawVersion) -> None:
 @pytest.mark.parametrize("law", LAWS, ids=lambda law: law.key)
 def test_the_synthetic_population(law: LawVersion) -> None:
     path = population_path(rulesets_dir(), law.family)
-    if not path.exists():
-        pytest.skip(f"{law.family} has no synthetic population file")
     same_results(law, list(load_population(path).applications(1500, seed=13)))
 
 

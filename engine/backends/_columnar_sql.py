@@ -35,13 +35,14 @@ from .._compile import LawVersion, Node
 from .._expr import Arith, Attr, BoolOp, Call, Compare, Comprehension, Expr, Index, Lit, Neg, Not, Ref, render
 from .._types import MAP_TYPES, ListType, Type
 from ..errors import ColumnarError
-from ._layout import NUMBER_SCALE, split_year_column
+from ._layout import NUMBER_SCALE, ROW, split_year_column
 from ._network import Conditions, topological
 
 DECISION = "#decisione"
 ERROR = "#errore"
 MISSING = "#mancanti"
 _NO_MISSING = "CAST([] AS VARCHAR[])"
+_UNKNOWN_ITEM = 2**32
 _DATES = {  # the functions giving a date, as SQL of their arguments
     "aggiungi_giorni": "({0} + CAST({1} AS INTEGER))",
     "aggiungi_mesi": "CAST({0} + to_months(CAST({1} AS INTEGER)) AS DATE)",  # 31 Jan + 1 month = 28/29 Feb
@@ -169,6 +170,7 @@ class Compiler:
             split = split_year_column(column)
             if split and split[0] in law.facts:
                 self.years[split[0]] = (*self.years.get(split[0], ()), split[1])
+        self.missing_columns: dict[str, str] = {}  # node -> the SQL of its missing facts (see _missing_of_name)
         self.dens: dict[str, int] = {}  # the denominator of each numeric named value (facts, parameters, nodes)
         self.node: Node | None = None  # the rule being compiled, for error messages
         self.gated = frozenset(law.computations) if law.computations_for == "admitted" else frozenset()
@@ -188,9 +190,10 @@ class Compiler:
                              "use --engine rete", rule=self.node.name if self.node else None)
 
     # -- the query ----------------------------------------------------------------------------------------
-    def query(self, table: str) -> str:
-        """One SELECT giving, for each row: the value of every output, each requirement's outcome, the
-        decision, the missing facts (undetermined rows) and the error mark."""
+    def query(self, table: str, *, missing: bool = False) -> str:
+        """One SELECT giving, for each row: the decision and each requirement's outcome (0 true, 1 false,
+        2 unknown), the value of every output and the error mark; or, with ``missing``, only the missing facts
+        of each row (run on the undetermined rows alone)."""
         layers: list[list[tuple[str, str]]] = [self._base()]
         errors: list[str] = []
         order = topological(list(self.law.derived.values()) + list(self.law.computations.values()))
@@ -206,17 +209,26 @@ class Compiler:
             self.node = node
             local: list[str] = []
             requirement_layer.append((requirement_value(node.name), self._bool(node.expr, _Scope(), local)))
-            errors.extend(local)
+            if local:
+                requirement_layer.append((f"e:{node.name}", _any_error(local)))
+                errors.append(quote(f"e:{node.name}"))
         self.node = None
         layers.append(requirement_layer)
         outcomes = [quote(requirement_value(node.name)) for node in self.law.requirements]
         decision = " AND ".join(outcomes) if outcomes else "true"
         layers.append([(DECISION, f"({decision})")])
-        missing = self._missing_of_decision()
-        error = " OR ".join(f"coalesce({e}, false)" for e in errors) or "false"
-        final = [(DECISION, quote(DECISION)), (ERROR, f"({error})"), *self._output_columns(),
-                 *((requirement_value(n.name), quote(requirement_value(n.name))) for n in self.law.requirements),
-                 (MISSING, f"CASE WHEN {quote(DECISION)} IS NULL THEN {missing} ELSE {_NO_MISSING} END")]
+        if missing:
+            every = self._missing_of_decision()
+            for depth in sorted({level[name] for name in self.missing_columns}):
+                layers.append([(f"m:{name}", sql) for name, sql in self.missing_columns.items()
+                               if level[name] == depth])
+            final = [(ROW, quote(ROW)), (MISSING, every)]
+        else:
+            error = f"({' OR '.join(errors) or 'false'})"
+            final = [(ROW, quote(ROW)), (DECISION, _index(quote(DECISION))), (ERROR, error),
+                     *self._output_columns(),
+                     *((requirement_value(n.name), _index(quote(requirement_value(n.name))))
+                       for n in self.law.requirements)]
         # Every name is quoted by quote() and every string by _text() (each doubles its quote character); the
         # rest is SQL this module writes from the IR: no text of a rule or of a fact reaches the query unquoted.
         sql = f"SELECT * FROM {quote(table)}"  # noqa: S608
@@ -269,19 +281,23 @@ class Compiler:
         return out
 
     def _node_columns(self, node: Node, errors: list[str]) -> list[tuple[str, str]]:
+        """The column of a node's value and, when its arithmetic can fail, the column of its error mark (beside
+        it, so that DuckDB computes what the two share once)."""
         self.node = node
         local: list[str] = []
         value = self._value(node.expr, _Scope(), local)
-        if node.name in self.gated:  # an error of a computation worked out for an admitted case only counts
-            local = [f"({e}) AND coalesce({quote(DECISION)}, false)" for e in local]  # for admitted rows
-        errors.extend(local)
         self.node = None
-        if isinstance(value, Num):
-            self.dens[node.name] = value.den
-            return [(value_column(node.name), value.num)]
         if isinstance(value, ByYear):  # pragma: no cover - the type checker gives a node a scalar type
             raise self.refuse("a value by year as a result", node.expr)
-        return [(value_column(node.name), value.sql)]
+        if isinstance(value, Num):
+            self.dens[node.name] = value.den
+        columns = [(value_column(node.name), value.num if isinstance(value, Num) else value.sql)]
+        if local:
+            columns.append((f"e:{node.name}", _any_error(local)))
+            # an error of a computation worked out for an admitted case only counts for admitted rows
+            gate = f" AND coalesce({quote(DECISION)}, false)" if node.name in self.gated else ""
+            errors.append(f"({quote(f'e:{node.name}')}{gate})")
+        return columns
 
     def _output_columns(self) -> list[tuple[str, str]]:
         out = []
@@ -423,7 +439,8 @@ class Compiler:
                 if name == "media":
                     return Num(f"({' + '.join(scaled)})", den * len(nums))
                 function = "least" if name == "min" else "greatest"
-                return Num(f"(CASE WHEN {nulls} THEN NULL ELSE {function}({', '.join(scaled)}) END)", den)
+                # SQL's least() skips NULL; adding 0 × (the sum of the arguments) makes it strict, cheaply
+                return Num(f"({function}({', '.join(scaled)}) + 0 * ({' + '.join(scaled)}))", den)
             function = "least" if name == "min" else "greatest"
             plain = [v.sql for v in values if isinstance(v, Plain)]
             return Plain(f"(CASE WHEN {nulls} THEN NULL ELSE {function}({', '.join(plain)}) END)")
@@ -488,22 +505,27 @@ class Compiler:
             errors.append(f"list_bool_or(list_transform({items}, lambda {variable}: "
                           f"{' OR '.join(f'coalesce({e}, false)' for e in body_errors)}))")
         if name in ("qualcuno", "nessuno", "tutti"):
+            # one pass: each item's body as 2 (true), 0 (false) or 1 (unknown); the largest decides, as Kleene's
+            # "any": some true, else some unknown, else false (an empty list: false)
             assert isinstance(body, Plain)
             test = f"(NOT {body.sql})" if name == "tutti" else body.sql
-            found = f"list_transform({items}, lambda {variable}: {test})"
-            any_true = (f"(CASE WHEN {items} IS NULL THEN NULL WHEN list_contains({found}, true) THEN true "
-                        f"WHEN list_count({found}) < len({found}) THEN NULL ELSE false END)")
+            largest = f"list_max(list_transform({items}, lambda {variable}: coalesce(CAST({test} AS TINYINT) * 2, 1)))"
+            any_true = (f"(CASE WHEN {items} IS NULL THEN NULL WHEN len({items}) = 0 THEN false ELSE "
+                        f"(CASE {largest} WHEN 2 THEN true WHEN 0 THEN false END) END)")
             return Plain(any_true if name == "qualcuno" else f"(NOT {any_true})")
         if name == "conta":
+            # one pass: an unknown body counts 2^32, more than a list can hold, so that the sum tells it
             assert isinstance(body, Plain)
-            found = f"list_transform({items}, lambda {variable}: {body.sql})"
-            return Num(f"(CASE WHEN {items} IS NULL OR list_count({found}) < len({found}) THEN NULL "
-                       f"ELSE CAST(len(list_filter({found}, lambda _c: _c)) AS {self.integer}) END)", 1)
+            counted = f"coalesce(CAST({body.sql} AS BIGINT), {_UNKNOWN_ITEM})"
+            total = f"coalesce(list_sum(list_transform({items}, lambda {variable}: {counted})), 0)"
+            return Num(f"(CASE WHEN {items} IS NULL THEN NULL WHEN len({items}) = 0 THEN CAST(0 AS {self.integer}) "
+                       f"WHEN {total} >= {_UNKNOWN_ITEM} THEN NULL ELSE CAST({total} AS {self.integer}) END)", 1)
         if name == "somma":
             assert isinstance(body, Num)
             found = f"list_transform({items}, lambda {variable}: {body.num})"
-            return Num(f"(CASE WHEN {items} IS NULL OR list_count({found}) < len({found}) THEN NULL "
-                       f"ELSE CAST(coalesce(list_sum({found}), 0) AS {self.integer}) END)", body.den)
+            return Num(f"(CASE WHEN {items} IS NULL THEN NULL WHEN len({items}) = 0 THEN CAST(0 AS {self.integer}) "
+                       f"WHEN list_count({found}) < len({found}) THEN NULL "
+                       f"ELSE CAST(list_sum({found}) AS {self.integer}) END)", body.den)
         raise self.refuse(f"the list function {name}", comprehension)
 
     # -- the missing facts ----------------------------------------------------------------------------------
@@ -546,15 +568,23 @@ class Compiler:
                 parts += [self._missing(e, _Scope(), memo) for e in self.network_reads[name]]
                 inner = f"flatten([{', '.join(parts)}])" if parts else _NO_MISSING
             else:
-                inner = self._missing(node.expr, _Scope(), memo)
+                inner = self._missing(node.expr, _Scope(), memo, unknown=True)
             self.node = None
-            result = f"CASE WHEN {column} IS NULL THEN {inner} ELSE {_NO_MISSING} END"
+            # a column of its own (layered by query()), so that what reads it does not repeat it
+            self.missing_columns[name] = f"CASE WHEN {column} IS NULL THEN {inner} ELSE {_NO_MISSING} END"
+            result = quote(f"m:{name}")
         memo[name] = result
         return result
 
-    def _missing(self, expr: Expr, scope: _Scope, memo: dict[str, str]) -> str:
-        """The missing facts behind ``expr`` as the evaluator's ``Unknown.missing`` (empty when known)."""
+    def _missing(self, expr: Expr, scope: _Scope, memo: dict[str, str], *, unknown: bool = False) -> str:
+        """The missing facts behind ``expr`` as the evaluator's ``Unknown.missing`` (empty when known);
+        ``unknown`` when the caller knows the value is unknown (a node's own expression), which spares
+        recomputing it."""
         unused: list[str] = []
+
+        def known() -> str:
+            return "false" if unknown else f"NOT {_is_null(self._value(expr, scope, unused))}"
+
         match expr:
             case Lit():
                 return _NO_MISSING
@@ -565,34 +595,40 @@ class Compiler:
             case Call(function="definito"):
                 return _NO_MISSING
             case Call(function="se", args=(c, a, b)):
-                value = self._value(expr, scope, unused)
                 condition = self._bool(c, scope, unused)
-                return (f"(CASE WHEN NOT {_is_null(value)} THEN {_NO_MISSING} WHEN ({condition}) IS NULL "
+                return (f"(CASE WHEN {known()} THEN {_NO_MISSING} WHEN ({condition}) IS NULL "
                         f"THEN {self._missing(c, scope, memo)} WHEN {condition} THEN {self._missing(a, scope, memo)} "
                         f"ELSE {self._missing(b, scope, memo)} END)")
             case Call(args=(Comprehension() as comprehension,)):
-                value = self._value(expr, scope, unused)
                 items, inner, variable = self._list(comprehension, scope, unused)
-                assert isinstance(comprehension.iterable, Ref)
                 body = self._missing(comprehension.body, inner, memo)
                 return (f"(CASE WHEN {items} IS NULL THEN {self._missing(comprehension.iterable, scope, memo)} "
-                        f"WHEN NOT {_is_null(value)} THEN {_NO_MISSING} "
+                        f"WHEN {known()} THEN {_NO_MISSING} "
                         f"ELSE flatten(list_transform({items}, lambda {variable}: {body})) END)")
             case Index(target=t, index=i):
                 target = self._value(t, scope, unused)
                 key = self._num(i, scope, unused)
-                value = self._value(expr, scope, unused)
                 name = t.name if isinstance(t, Ref) else "?"
                 given = f"flatten([{self._missing(t, scope, memo)}, {self._missing(i, scope, memo)}])"
                 year = f"[{_text(name + '.')} || CAST({key.num} AS VARCHAR)]"
-                return (f"(CASE WHEN NOT {_is_null(value)} THEN {_NO_MISSING} "
+                return (f"(CASE WHEN {known()} THEN {_NO_MISSING} "
                         f"WHEN {_is_null(target)} OR ({key.num}) IS NULL THEN {given} ELSE {year} END)")
         parts = [self._missing(child, scope, memo) for child in _operands(expr)]
         parts = [p for p in parts if p != _NO_MISSING]
         if not parts:
             return _NO_MISSING
-        value = self._value(expr, scope, unused)
-        return f"(CASE WHEN {_is_null(value)} THEN flatten([{', '.join(parts)}]) ELSE {_NO_MISSING} END)"
+        if unknown:
+            return f"flatten([{', '.join(parts)}])"
+        return f"(CASE WHEN {known()} THEN {_NO_MISSING} ELSE flatten([{', '.join(parts)}]) END)"
+
+
+def _any_error(errors: list[str]) -> str:
+    return "(" + " OR ".join(f"coalesce({e}, false)" for e in errors) + ")"
+
+
+def _index(boolean: str) -> str:
+    """0 for true, 1 for false, 2 for unknown: the index of an outcome or a decision in its dictionary."""
+    return f"CAST(CASE WHEN {boolean} THEN 0 WHEN NOT {boolean} THEN 1 ELSE 2 END AS TINYINT)"
 
 
 def _operands(expr: Expr) -> tuple[Expr, ...]:

@@ -9,9 +9,9 @@ column                     Arrow type           content
 =========================  ===================  ==============================================================
 ``__row``                  ``int64``            the input row's ``ROW`` (its line or number in its source)
 ``versione``               ``string``           the law version applied, e.g. ``"2024"``
-``decisione``              ``string``           ``ammesso`` | ``respinto`` | ``indeterminato``; null when the
+``decisione``              outcome (below)      ``ammesso`` | ``respinto`` | ``indeterminato``; null when the
                                                 row could not be evaluated (see ``errore``)
-``<requirement id>``       ``string``           one per requirement, in the ruleset's order (see
+``<requirement id>``       outcome (below)      one per requirement, in the ruleset's order (see
                                                 :func:`requirement_column`): ``soddisfatto`` |
                                                 ``non_soddisfatto`` | ``indeterminato``
 ``<output>``               as in the facts      one per output of the version (``law.outputs``): money in
@@ -23,6 +23,12 @@ column                     Arrow type           content
                                                 division by zero, a date out of range): that row only
 =========================  ===================  ==============================================================
 
+The decision and the outcomes are strings held as ``dictionary<int8, string>`` with a fixed dictionary
+(:data:`DECISIONS`, :data:`OUTCOMES`): the same values row by row (``to_pylist`` gives the strings; Parquet
+stores them dictionary-encoded anyway; pandas reads them as categoricals), without a string per cell, which
+cost a million-row table more than computing the outcomes. ``pc.cast(column, pa.string())`` gives plain
+strings where a writer needs them.
+
 A money output is held in cents: a value with fractions of a cent (a rule that multiplies without
 ``arrotonda``) is rounded half up to the cent here, by both backends alike; a number output is rounded half
 up to 12 decimals.
@@ -30,7 +36,7 @@ up to 12 decimals.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -69,13 +75,23 @@ def output_type(law: LawVersion, name: str) -> Type:
     return law.parameters[name].type
 
 
+OUTCOME_TYPE = pa.dictionary(pa.int8(), pa.string())
+
+
+def outcome_array(indices: Any, names: Sequence[str]) -> pa.DictionaryArray:
+    """A decision or outcome column from the index of each row's value in ``names`` (DECISIONS or OUTCOMES);
+    a null index is a null value."""
+    return pa.DictionaryArray.from_arrays(pa.array(indices, pa.int8()) if not isinstance(indices, pa.Array)
+                                          else indices, pa.array(names, pa.string()))
+
+
 def schema(law: LawVersion) -> pa.Schema:
     """The Arrow schema of the results of ``law``."""
     return pa.schema([
         pa.field(ROW, pa.int64(), nullable=False),
         pa.field(VERSION, pa.string(), nullable=False),
-        pa.field(DECISION, pa.string()),
-        *(pa.field(requirement_column(node.name), pa.string()) for node in law.requirements),
+        pa.field(DECISION, OUTCOME_TYPE),
+        *(pa.field(requirement_column(node.name), OUTCOME_TYPE) for node in law.requirements),
         *(pa.field(name, arrow_type(output_type(law, name))) for name in law.outputs),
         pa.field(MISSING, pa.list_(pa.string()), nullable=False),
         pa.field(ERROR, pa.string()),
@@ -103,5 +119,5 @@ def table(law: LawVersion, columns: Mapping[str, Any]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=target)
 
 
-__all__ = ["DECISION", "DECISIONS", "ERROR", "MISSING", "OUTCOMES", "VERSION", "column_value", "output_type",
-           "requirement_column", "schema", "table"]
+__all__ = ["DECISION", "DECISIONS", "ERROR", "MISSING", "OUTCOMES", "OUTCOME_TYPE", "VERSION", "column_value",
+           "outcome_array", "output_type", "requirement_column", "schema", "table"]

@@ -16,7 +16,22 @@ from .._values import Unknown
 from ..errors import FactsError, KernelError, Problem
 from ._facts_table import row_facts
 from ._layout import ROW
-from ._results import DECISION, ERROR, MISSING, VERSION, column_value, output_type, requirement_column, table
+from ._results import (
+    DECISION,
+    DECISIONS,
+    ERROR,
+    MISSING,
+    OUTCOMES,
+    VERSION,
+    column_value,
+    outcome_array,
+    output_type,
+    requirement_column,
+    table,
+)
+
+DECISION_INDEX = {name: index for index, name in enumerate(DECISIONS)}
+OUTCOME_INDEX = {name: index for index, name in enumerate(OUTCOMES)}
 
 
 def evaluate_table(law: LawVersion, facts: pa.Table) -> pa.Table:
@@ -52,13 +67,16 @@ def evaluate_table(law: LawVersion, facts: pa.Table) -> pa.Table:
             for name, _ in outputs:
                 columns[name].append(None)
             continue
-        columns[DECISION].append(result.decision)
+        columns[DECISION].append(DECISION_INDEX[result.decision])
         columns[MISSING].append(list(result.missing_facts))
         for requirement, (_, column) in zip(result.requirements, requirement_columns, strict=True):
-            columns[column].append(requirement.outcome)
+            columns[column].append(OUTCOME_INDEX[requirement.outcome])
         for name, ftype in outputs:
             value = result.outputs[name]
             columns[name].append(None if isinstance(value, Unknown) else column_value(ftype, value))
+    columns[DECISION] = outcome_array(columns[DECISION], DECISIONS)
+    for _, column in requirement_columns:
+        columns[column] = outcome_array(columns[column], OUTCOMES)
     return table(law, columns)
 
 
