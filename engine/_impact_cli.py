@@ -175,8 +175,8 @@ class RowsWriter:
         self.writer = ResultWriter(path, self.schema)
 
     def write(self, ra: pa.Table, rb: pa.Table) -> None:
-        columns: dict[str, Any] = {ROW: ra.column(ROW), "a.decisione": ra.column(DECISION),
-                                   "b.decisione": rb.column(DECISION)}
+        columns: dict[str, Any] = {ROW: ra.column(ROW), "a.decisione": ra.column(DECISION).cast(pa.string()),
+                                   "b.decisione": rb.column(DECISION).cast(pa.string())}
         for side, table in (("a", ra), ("b", rb)):
             for name in self.comparison.money:
                 columns[f"{side}.{name}"] = euros(table.column(name)) if name in table.column_names \

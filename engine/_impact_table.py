@@ -28,7 +28,7 @@ from ._impact import DECISIONS, MAX_PROBLEMS_KEPT, Impact, Tally
 from ._read_columns import FactBatch
 from .backends import evaluate_table
 from .backends._layout import ROW
-from .backends._results import DECISION, ERROR, MISSING, requirement_column
+from .backends._results import DECISION, ERROR, MISSING, OUTCOMES, requirement_column
 
 FirstSeen = tuple[int, int]  # (row, position in the row's list): Counter.most_common breaks ties by first seen
 
@@ -145,22 +145,35 @@ def tally_part(batch: FactBatch, comparison: Comparison,
     part.evaluated = ra.num_rows
     _count(part.a, ra, comparison.a, comparison)
     _count(part.b, rb, comparison.b, comparison)
-    pairs = pc.binary_join_element_wise(ra.column(DECISION), rb.column(DECISION), "\x00")
-    counts = pc.value_counts(pairs)
-    for value, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
-        x, y = value.split("\x00")
-        part.transitions[(x, y)] = part.transitions.get((x, y), 0) + int(n)
+    pairs = np.bincount(_codes(ra.column(DECISION), DECISIONS) * len(DECISIONS) + _codes(rb.column(DECISION),
+                                                                                            DECISIONS),
+                        minlength=len(DECISIONS) ** 2)
+    for index in np.flatnonzero(pairs).tolist():
+        key = (DECISIONS[index // len(DECISIONS)], DECISIONS[index % len(DECISIONS)])
+        part.transitions[key] = part.transitions.get(key, 0) + int(pairs[index])
     return part
 
 
+def _codes(column: pa.ChunkedArray | pa.Array, names: tuple[str, ...]) -> np.ndarray:
+    """Each row's value as its index in ``names`` (the decision or outcome columns, strings or dictionary
+    encoded); -1 for null (the rows whose evaluation failed are filtered out before)."""
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if pa.types.is_dictionary(array.type):
+        dictionary = array.dictionary.to_pylist()
+        mapping = np.array([names.index(v) if v in names else -1 for v in dictionary] + [-1], dtype=np.int64)
+        indices = pc.fill_null(array.indices.cast(pa.int64()), len(dictionary))
+        codes: np.ndarray = mapping[np.asarray(indices.to_numpy(zero_copy_only=False), dtype=np.int64)]
+        return codes
+    found = pc.fill_null(pc.index_in(array.cast(pa.string()), value_set=pa.array(names, pa.string())), -1)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def _count(tally: VersionTally, results: pa.Table, law: LawVersion, comparison: Comparison) -> None:
-    decision = results.column(DECISION)
+    decision = _codes(results.column(DECISION), DECISIONS)
     rows = results.column(ROW).to_numpy()
-    counts = pc.value_counts(decision)
-    for d, n in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True):
-        if d in DECISIONS:
-            tally.decisions[d] = tally.decisions.get(d, 0) + int(n)
-    admitted = _mask(pc.equal(decision, "ammesso"))
+    for index, n in enumerate(np.bincount(decision[decision >= 0], minlength=len(DECISIONS)).tolist()):
+        tally.decisions[DECISIONS[index]] = tally.decisions.get(DECISIONS[index], 0) + n
+    admitted = decision == DECISIONS.index("ammesso")
     for name in comparison.money:
         if name in results.column_names and _is_money(law, name):
             total = int(pc.sum(pc.filter(results.column(name), pa.array(admitted))).as_py() or 0)
@@ -168,19 +181,19 @@ def _count(tally: VersionTally, results: pa.Table, law: LawVersion, comparison: 
     if comparison.keep_amounts and comparison.chart in results.column_names and comparison.chart in law.outputs:
         chart = pc.filter(results.column(comparison.chart), pa.array(admitted))
         tally.amounts.append(np.asarray(pc.drop_null(chart).to_numpy(zero_copy_only=False), dtype=np.int64))
-    refused = _mask(pc.equal(decision, "respinto"))
+    refused = decision == DECISIONS.index("respinto")
     if refused.any():
         first = np.full(len(rows), -1, dtype=np.int64)
         names = [node.name for node in law.requirements]
         for index, name in enumerate(names):
-            column = results.column(requirement_column(name))
-            failed = _mask(pc.equal(column, "non_soddisfatto")) & refused & (first < 0)
+            outcome = _codes(results.column(requirement_column(name)), OUTCOMES)
+            failed = (outcome == OUTCOMES.index("non_soddisfatto")) & refused & (first < 0)
             first[failed] = index
         counts = np.bincount(first[first >= 0], minlength=len(names))
         for position in np.flatnonzero(counts).tolist():
             seen = int(rows[int(np.argmax(first == position))])
             _seen(tally.first_failure, names[position], int(counts[position]), (seen, 0))
-    undetermined = _mask(pc.equal(decision, "indeterminato"))
+    undetermined = decision == DECISIONS.index("indeterminato")
     if undetermined.any():
         lists = pc.filter(results.column(MISSING), pa.array(undetermined)).combine_chunks()
         parent = pc.list_parent_indices(lists).to_numpy()
