@@ -35,7 +35,7 @@ from ._read_columns import BATCH_ROWS, FactBatch, count_rows, read_fact_tables
 from ._run import Library
 from .backends import ENGINES, evaluate_table
 from .backends._layout import ROW
-from .backends._results import DECISION, ERROR, MISSING, VERSION, output_type, requirement_column
+from .backends._results import DECISION, ERROR, MISSING, OUTCOME_TYPE, VERSION, output_type, requirement_column
 from .errors import FactsError, Problem, VersionSelectionError
 
 OUT_FORMATS = ("parquet", "csv", "jsonl")
@@ -130,8 +130,8 @@ class OutputLayout:
         return cls(tuple(requirements), tuple((n, t, m) for n, (t, m) in outputs.items()))
 
     def schema(self) -> pa.Schema:
-        return pa.schema([pa.field(ROW, pa.int64()), pa.field(VERSION, pa.string()), pa.field(DECISION, pa.string()),
-                          *(pa.field(r, pa.string()) for r in self.requirements),
+        return pa.schema([pa.field(ROW, pa.int64()), pa.field(VERSION, pa.string()), pa.field(DECISION, OUTCOME_TYPE),
+                          *(pa.field(r, OUTCOME_TYPE) for r in self.requirements),
                           *(pa.field(name, kind) for name, kind, _ in self.outputs),
                           pa.field(MISSING, pa.list_(pa.string())), pa.field(ERROR, pa.string())])
 
@@ -145,7 +145,7 @@ class OutputLayout:
                 continue
             column = results.column(f.name)
             money = any(name == f.name and is_money for name, _, is_money in self.outputs)
-            arrays.append(euros(column) if money else column.cast(f.type))
+            arrays.append(euros(column) if money else column if column.type == f.type else column.cast(f.type))
         return pa.Table.from_arrays(arrays, schema=self.schema())
 
 
@@ -199,15 +199,18 @@ class ResultWriter:
 
 
 def _csv_schema(schema: pa.Schema) -> pa.Schema:
-    return pa.schema([pa.field(f.name, pa.string()) if pa.types.is_list(f.type) else f for f in schema])
+    return pa.schema([pa.field(f.name, pa.string()) if pa.types.is_list(f.type) or pa.types.is_dictionary(f.type)
+                      else f for f in schema])
 
 
 def _csv_table(table: pa.Table) -> pa.Table:
-    """Lists (the missing facts) as one cell each, joined by ``;``."""
+    """Lists (the missing facts) as one cell each, joined by ``;``; outcomes as plain text."""
     for index, f in enumerate(table.schema):
         if pa.types.is_list(f.type):
             joined = pc.binary_join(table.column(index), MISSING_SEPARATOR)
             table = table.set_column(index, pa.field(f.name, pa.string()), joined)
+        elif pa.types.is_dictionary(f.type):
+            table = table.set_column(index, pa.field(f.name, pa.string()), table.column(index).cast(pa.string()))
     return table
 
 
@@ -312,8 +315,9 @@ def run_batch(data: Path, fmt: str, laws: list[LawVersion], out: Path, errors: P
             if problems_out is not None:
                 for problem in problems:
                     problems_out.write(json.dumps(problem.to_dict(), ensure_ascii=False) + "\n")
-            for version, count in zip(*np.unique(results.column(VERSION).to_numpy(zero_copy_only=False),
-                                                 return_counts=True), strict=True):
+            counts = pc.value_counts(results.column(VERSION))
+            for version, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(),
+                                      strict=True):
                 run.versions[str(version)] = run.versions.get(str(version), 0) + int(count)
             if progress is not None:
                 progress(run.rows)

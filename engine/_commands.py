@@ -71,9 +71,8 @@ def register(commands: Any) -> None:
         "impact", help="evaluate a population of applications under two law versions and tally the changes",
         description="Evaluate every application in DATA under two law versions: admitted under each, gains and "
                     "losses of eligibility, totals and averages of the amounts, the first failing requirement "
-                    "of the refused. DATA is JSON Lines (one application per line) or CSV (columns in "
-                    "docs/datasets.md); Parquet is read only if pyarrow is installed (it is not a dependency "
-                    "of regole). A bad row is reported with its number and field and skipped.")
+                    "of the refused. DATA is JSON Lines (one application per line), CSV (columns in "
+                    "docs/datasets.md) or Parquet. A bad row is reported with its number and field and skipped.")
     impact.add_argument("data", metavar="DATA", help="the applications: FILE.jsonl, FILE.csv or FILE.parquet")
     impact.add_argument("--versions", required=True, metavar="A,B", type=_two_versions,
                         help="the two versions: 2021,2024 or iscro@2021,iscro@2024 or ruleset files")
@@ -259,6 +258,10 @@ def run_impact(args: argparse.Namespace, library: Library, out: TextIO, err: Tex
     if not args.full_trace:  # by column (columnar or Rete engine, here or on Dask); below, row by row
         impact = run_impact_tables(args, a, b, path, err)
         return _impact_out(impact, args, out, err)
+    if args.overrides or args.rows or args.dask or args.scheduler:
+        print("regole impact: --full-trace runs row by row here; --set, --rows, --dask and --scheduler need the "
+              "default path", file=err)
+        return 2
     if args.amount and args.amount not in (*a.outputs, *b.outputs):
         raise VersionSelectionError(f"--amount {args.amount}: not an output of {a.key} or {b.key}")
     table = FactTable([a, b])

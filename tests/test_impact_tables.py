@@ -188,3 +188,10 @@ def test_dask_reads_parquet_only(population: Path) -> None:
     code, _, err = cli("impact", str(population), "--versions", "2021,2024", "--dask", "local")
     assert code == 3
     assert "Parquet" in err
+
+
+def test_full_trace_does_not_take_the_table_path_options(population: Path) -> None:
+    code, _, err = cli("impact", str(population), "--versions", "2021,2024", "--full-trace", "--set",
+                       "soglia_reddito=1")
+    assert code == 2
+    assert "--full-trace" in err
