@@ -206,8 +206,8 @@ class _Reader:
     # -- Parquet
 
     def parquet(self, path: Path, batch_rows: int) -> Iterator[FactBatch]:
-        try:
-            parquet = pq.ParquetFile(str(path))
+        try:  # without pre-buffering: with it, pyarrow keeps what it read until the file is closed
+            parquet = pq.ParquetFile(str(path), pre_buffer=False)
         except (OSError, ValueError, pa.ArrowException) as exc:
             raise FactsError([Problem(f"cannot read the Parquet file: {exc}", code="D004")],
                              source=str(path)) from None

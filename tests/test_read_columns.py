@@ -209,3 +209,4 @@ def test_random_json_rows_agree(tmp_path: Path, rows: list[dict[str, Any]]) -> N
     lines = [json.dumps({"data_domanda": "2024-09-10", **row}, default=str) for row in rows]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     agree(path, "iscro", "jsonl", block_bytes=256)
+
