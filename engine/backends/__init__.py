@@ -24,10 +24,12 @@ from ._facts_table import facts_table
 ENGINES = ("columnar", "rete")
 
 
-def evaluate_table(law: LawVersion, facts: pa.Table, *, engine: str = "columnar") -> pa.Table:
+def evaluate_table(law: LawVersion, facts: pa.Table, *, engine: str = "columnar", threads: int | None = None,
+                   ) -> pa.Table:
     """The result table (:mod:`._results`) of every row of ``facts`` under ``law``, each row with the parameters
     in force on its own selecting date; ``engine`` is ``"columnar"`` (whole columns at once) or ``"rete"``
-    (the reference: one case at a time through the durable-rules kernel)."""
+    (the reference: one case at a time through the durable-rules kernel). ``threads`` caps the columnar
+    backend's threads (by default, one per core); the Rete kernel runs on one."""
     if engine == "rete":
         from .rete import evaluate_table as run_rete
 
@@ -35,7 +37,7 @@ def evaluate_table(law: LawVersion, facts: pa.Table, *, engine: str = "columnar"
     if engine == "columnar":
         from .columnar import evaluate_table as run_columnar
 
-        return run_columnar(law, facts)
+        return run_columnar(law, facts, threads=threads)
     raise ValueError(f"unknown engine {engine!r}; known: {', '.join(ENGINES)}")
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -154,11 +155,27 @@ def _fraction(value: Decimal | int) -> tuple[int, int]:
     return numerator, denominator
 
 
-class Compiler:
-    """Compiles one law version for one fact table's columns (``columns``: the names present)."""
+def parameter_periods(law: LawVersion, first: dt.date, last: dt.date) -> dict[str, tuple[tuple[int, ...], bool]]:
+    """For rows dated from ``first`` to ``last``: each parameter's known dated values in force on some of those
+    days (their indices), and whether a single one is in force on all of them."""
+    out = {}
+    for name, parameter in law.parameters.items():
+        indices = tuple(index for index, v in enumerate(parameter.values) if v.value is not None
+                        and v.valid_from <= last and (v.valid_to is None or first <= v.valid_to))
+        only = parameter.values[indices[0]] if len(indices) == 1 else None
+        covers = only is not None and only.valid_from <= first and (only.valid_to is None or last <= only.valid_to)
+        out[name] = (indices, covers)
+    return out
 
-    def __init__(self, law: LawVersion, columns: frozenset[str], *, wide: bool = False) -> None:
+
+class Compiler:
+    """Compiles one law version for one fact table's columns (``columns``: the names present) and, when given,
+    the parameters' values in force on the table's dates (``periods``, see :func:`parameter_periods`)."""
+
+    def __init__(self, law: LawVersion, columns: frozenset[str], *, wide: bool = False,
+                 periods: Mapping[str, tuple[tuple[int, ...], bool]] | None = None) -> None:
         self.law = law
+        self.periods = periods  # per parameter: its dated values in force on some row, and whether one covers all
         self.columns = columns
         self.integer = "HUGEINT" if wide else "BIGINT"
         self.types: dict[str, Type] = {name: fact.type for name, fact in law.facts.items()}
@@ -265,6 +282,10 @@ class Compiler:
         day = quote(value_column(self.law.selected_by))
         for name, parameter in self.law.parameters.items():
             known = [v for v in parameter.values if v.value is not None]
+            alone = False
+            if self.periods is not None:  # only the values in force on some row's date
+                indices, alone = self.periods[name]
+                known = [parameter.values[index] for index in indices]
             if parameter.type in ("money", "number", "integer"):
                 den = math.lcm(1, *(_fraction(v.value)[1] for v in known))
                 self.dens[name] = den
@@ -273,6 +294,9 @@ class Compiler:
             else:
                 literal = {id(v): _literal_sql(parameter.type, v.value) for v in known}
                 sql_type = _sql_type(parameter.type)
+            if alone:  # one value on every row's date: a constant, which DuckDB folds into what reads it
+                out.append((value_column(name), f"CAST({literal[id(known[0])]} AS {sql_type})"))
+                continue
             branches = " ".join(
                 f"WHEN {day} >= DATE '{v.valid_from.isoformat()}'"
                 + (f" AND {day} <= DATE '{v.valid_to.isoformat()}'" if v.valid_to else "")
@@ -665,4 +689,5 @@ def _literal_sql(ftype: str, value: Any) -> str:
     return _text(str(value))
 
 
-__all__ = ["DECISION", "ERROR", "MISSING", "Compiler", "quote", "requirement_value", "value_column"]
+__all__ = ["DECISION", "ERROR", "MISSING", "Compiler", "parameter_periods", "quote", "requirement_value",
+           "value_column"]

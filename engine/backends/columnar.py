@@ -7,6 +7,7 @@ Why DuckDB rather than Polars: docs/columnar.md (a measured spike, benchmarks/sp
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import threading
 from typing import Any
@@ -17,7 +18,7 @@ import pyarrow.compute as pc
 
 from .._compile import LawVersion
 from ..errors import ColumnarError, FactsError, Problem
-from ._columnar_sql import DECISION, ERROR, MISSING, Compiler, requirement_value, value_column
+from ._columnar_sql import DECISION, ERROR, MISSING, Compiler, parameter_periods, requirement_value, value_column
 from ._layout import NUMBER_SCALE, ROW
 from ._results import DECISION as DECISION_COLUMN
 from ._results import DECISIONS, OUTCOMES, VERSION, outcome_array, output_type, requirement_column, schema
@@ -33,7 +34,7 @@ class _Plans:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.queries: dict[tuple[frozenset[str], bool, bool], str] = {}
+        self.queries: dict[tuple[Any, ...], str] = {}
         self.database: Any = None  # one in-memory DuckDB per law version, opened on first use (about 50 ms)
 
     def cursor(self) -> Any:
@@ -49,15 +50,17 @@ def _plans(law: LawVersion) -> _Plans:
     return plans
 
 
-def plan(law: LawVersion, columns: frozenset[str], *, wide: bool = False, missing: bool = False) -> str:
-    """The query of ``law`` for a fact table with ``columns``; a :class:`ColumnarError` when a rule has a
-    construct the backend cannot compile."""
+def plan(law: LawVersion, columns: frozenset[str], *, wide: bool = False, missing: bool = False,
+         days: tuple[dt.date, dt.date] | None = None) -> str:
+    """The query of ``law`` for a fact table with ``columns`` whose selecting dates run over ``days`` (first,
+    last; None for any); a :class:`ColumnarError` when a rule has a construct the backend cannot compile."""
     plans = _plans(law)
-    key = (columns, wide, missing)
+    periods = parameter_periods(law, *days) if days else None
+    key = (columns, wide, missing, tuple(sorted(periods.items())) if periods else None)
     with plans.lock:
         found = plans.queries.get(key)
         if found is None:
-            found = Compiler(law, columns, wide=wide).query(_TABLE, missing=missing)
+            found = Compiler(law, columns, wide=wide, periods=periods).query(_TABLE, missing=missing)
             if len(plans.queries) > 64:
                 plans.queries.clear()
             plans.queries[key] = found
@@ -76,14 +79,18 @@ def evaluate_table(law: LawVersion, facts: pa.Table, *, threads: int | None = No
     evaluated by the Rete kernel, which reports the failure in ``errore`` for that row only."""
     _check_selecting_dates(law, facts)
     columns = frozenset(facts.column_names)
-    raw = _query(law, facts, columns, threads, missing=False)
+    days = None
+    if facts.num_rows:
+        span = pc.min_max(facts.column(law.selected_by))
+        days = (span["min"].as_py(), span["max"].as_py())
+    raw = _query(law, facts, columns, threads, missing=False, days=days)
     _same_rows(law, raw, facts)
     decisions = raw.column(DECISION).combine_chunks()
     undetermined = pc.equal(decisions, 2)
     missing = None
     if pc.any(undetermined).as_py():
         subset = facts.filter(undetermined)
-        found = _query(law, subset, columns, threads, missing=True)
+        found = _query(law, subset, columns, threads, missing=True, days=days)
         _same_rows(law, found, subset)
         missing = _spread(found.column(MISSING).combine_chunks(), undetermined)
     results = _results(law, facts, raw, decisions, missing)
@@ -116,13 +123,13 @@ def _check_selecting_dates(law: LawVersion, facts: pa.Table) -> None:
 
 
 def _query(law: LawVersion, facts: pa.Table, columns: frozenset[str], threads: int | None, *,
-           missing: bool) -> pa.Table:
+           missing: bool, days: tuple[dt.date, dt.date] | None) -> pa.Table:
     plans = _plans(law)
     try:
-        return _run(plans, plan(law, columns, missing=missing), facts, threads)
+        return _run(plans, plan(law, columns, missing=missing, days=days), facts, threads)
     except duckdb.OutOfRangeException:  # an integer past 64 bits: the same plan on 128-bit integers
         try:
-            return _run(plans, plan(law, columns, wide=True, missing=missing), facts, threads)
+            return _run(plans, plan(law, columns, wide=True, missing=missing, days=days), facts, threads)
         except duckdb.Error as exc:
             raise ColumnarError(f"{law.key}: the columnar evaluation failed: {exc}") from exc
     except duckdb.Error as exc:
