@@ -96,8 +96,9 @@ def fact_table(n: int) -> pa.Table:
 
 
 def input_parquet(facts: pa.Table, path: Path, *, row_group: int = 250_000) -> None:
-    """The fact table as a population file (docs/datasets.md): money in euros (decimal), no list column (the
-    list is empty for every row: a CSV-like file leaves it out)."""
+    """The fact table as a population file (docs/datasets.md): money in euros (decimal); the earlier ISCRO
+    benefits, none for every row, as one item column left empty (an empty list, known: without the column the
+    list would be unknown and every would-be admission undetermined)."""
     columns = {}
     for name in facts.column_names:
         if name in (ROW, "prestazioni_iscro_precedenti"):
@@ -106,6 +107,7 @@ def input_parquet(facts: pa.Table, path: Path, *, row_group: int = 250_000) -> N
         if name.startswith("reddito_"):
             column = euros(column)
         columns[name] = column
+    columns["prestazioni_iscro_precedenti.1.data_inizio"] = pa.nulls(facts.num_rows, pa.date32())
     pq.write_table(pa.table(columns), str(path), row_group_size=row_group)
 
 
