@@ -263,8 +263,18 @@ def _fast_validator(schema_name: str, directory: str | None = None) -> Callable[
     fastjsonschema rewrites the ``$ref`` values of the schema it is given into absolute URIs, in place: give it
     a copy, so the cached schema that ``_money_problems`` reads keeps ``#/$defs/money``."""
     schema = copy.deepcopy(load_schema(schema_name, directory))
-    validate: Callable[[Any], Any] = fastjsonschema.compile(schema, formats={})
+    validate: Callable[[Any], Any] = fastjsonschema.compile(schema, formats={"date": _real_date})
     return validate
+
+
+def _real_date(text: str) -> bool:
+    """The "date" format: a day that exists (fastjsonschema's own pattern lets year 0000 through, which then
+    failed later, when the date was converted)."""
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def json_path(parts: Any) -> str:

@@ -35,6 +35,7 @@ DECISIONS = ("ammesso", "respinto", "indeterminato")
 FORMAT_VERSION = 1
 MAX_PROBLEMS_KEPT = 1000
 CENT = Decimal("0.01")
+OVERRIDES_NOTE = "{version} con parametri cambiati per questa analisi (--set): {values}"
 
 Progress = Callable[[int], None]
 
@@ -117,6 +118,7 @@ class Impact:
     bad_rows: int = 0
     problems: list[RowProblem] = field(default_factory=list)
     seconds: float = 0.0
+    overrides: dict[str, str] = field(default_factory=dict)  # --set: parameters of B changed for the run
 
     @property
     def gains(self) -> int:
@@ -158,6 +160,7 @@ class Impact:
             "problems": [p.to_dict() for p in self.problems],
             "problems_truncated": len(self.problems) >= MAX_PROBLEMS_KEPT,
             "seconds": round(self.seconds, 3),
+            **({"overrides": dict(self.overrides)} if self.overrides else {}),
         }
 
     def to_json(self) -> str:
@@ -277,6 +280,9 @@ def render_impact(impact: Impact) -> str:
              f"  rows read {numero(impact.rows_read)}, evaluated under both versions {numero(n)}, bad "
              f"{numero(impact.bad_rows)}; {impact.seconds:.1f} s ({numero(round(rate))} rows/s, two evaluations "
              "per row)", ""]
+    if impact.overrides:
+        lines[1:1] = ["  " + OVERRIDES_NOTE.format(version=kb, values=", ".join(
+            f"{name} = {value}" for name, value in impact.overrides.items()))]
     rows = [["", ka, "", kb, "", "change"]]
     for d in DECISIONS:
         x, y = impact.a.decisions[d], impact.b.decisions[d]

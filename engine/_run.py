@@ -10,7 +10,6 @@ from typing import Any
 
 from ._compile import LawVersion, load_ruleset
 from ._facts import normalise_python_facts, parse_facts_json, selecting_date, to_values, validate_facts
-from ._kernel import Kernel
 from ._resources import rulesets_dir
 from ._schema import load_schema
 from ._trace import (
@@ -24,6 +23,7 @@ from ._trace import (
 )
 from ._values import NOT_COMPUTED, Unknown
 from ._version import __version__
+from .backends._kernel import Kernel
 from .errors import FactsError, Problem, VersionSelectionError
 
 

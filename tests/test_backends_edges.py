@@ -1,0 +1,97 @@
+"""The edges of the two table backends: fact tables without some columns, rows without their selecting date,
+the 128-bit re-run of the columnar plan, and an empty table."""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+from backends_support import case_facts, differences, every_law, library
+from conftest import reference_values
+
+from engine import LawVersion
+from engine._trace import OUTCOME_NAMES
+from engine._values import Unknown
+from engine.backends import columnar, evaluate_table, facts_table
+from engine.backends._layout import ROW
+from engine.errors import FactsError
+
+
+def both(law: LawVersion, facts: object) -> None:
+    found = differences(evaluate_table(law, facts, engine="rete"), evaluate_table(law, facts))  # type: ignore[arg-type]
+    assert not found, "\n".join(found[:20])
+
+
+@pytest.mark.parametrize("law", every_law(), ids=lambda law: law.key)
+def test_a_table_without_some_facts_at_all(law: LawVersion) -> None:
+    """A fact whose column is absent is unknown on every row (a by-year fact without a year column too)."""
+    facts = facts_table(law, case_facts(law.family))
+    keep = [name for index, name in enumerate(facts.column_names)
+            if name in (ROW, law.selected_by) or index % 3 != 0]
+    assert len(keep) < len(facts.column_names)
+    both(law, facts.select(keep))
+
+
+def test_the_plan_on_128_bit_integers_gives_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    law = library().get("iscro", "2024")
+    facts = facts_table(law, case_facts("iscro"))
+    narrow = evaluate_table(law, facts)
+    monkeypatch.setattr(columnar, "plan", functools.partial(columnar.plan, wide=True))
+    assert evaluate_table(law, facts).equals(narrow)
+
+
+def test_amounts_past_64_bits_are_computed_on_128(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Incomes past what the facts schema allows (a fact table is not checked against it): their sum, in
+    cents, leaves 64 bits. durable-rules refuses such numbers (the Rete row is an error), so the columnar
+    outcomes are compared with the Python evaluator's."""
+    law = library().get("iscro", "2024")
+    row = dict(case_facts("iscro")[0])
+    row["reddito_lavoro_autonomo"] = {"2021": "50000000000000000.00", "2022": "49999999999999999.99",
+                                         "2023": "3000.00"}
+    widened = []
+    original = columnar.plan
+
+    def spy(*args: object, **kwargs: bool) -> str:
+        widened.append(kwargs.get("wide", False))
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(columnar, "plan", spy)
+    got = evaluate_table(law, facts_table(law, [row])).to_pylist()[0]
+    assert True in widened
+    values = reference_values(law, row)
+    for node in law.requirements:
+        value = values[node.name]
+        assert got[node.name] == OUTCOME_NAMES[None if isinstance(value, Unknown) else value], node.name
+
+
+@pytest.mark.parametrize("engine", ["rete", "columnar"])
+def test_a_row_without_its_selecting_date_is_refused_with_its_number(engine: str) -> None:
+    law = library().get("iscro", "2024")
+    rows = [dict(case_facts("iscro")[0]), {k: v for k, v in case_facts("iscro")[0].items() if k != "data_domanda"}]
+    with pytest.raises(FactsError, match="row 8: required field 'data_domanda' is missing"):
+        evaluate_table(law, facts_table(law, rows, first_row=7), engine=engine)
+
+
+def test_an_empty_table() -> None:
+    law = library().get("cig-covid", "2021-l178")
+    facts = facts_table(law, [])
+    assert evaluate_table(law, facts).equals(evaluate_table(law, facts, engine="rete"))
+    assert evaluate_table(law, facts).num_rows == 0
+
+
+@pytest.mark.parametrize("family", ["iscro", "cig-covid"])
+def test_one_table_for_every_version_of_a_family(family: str) -> None:
+    """A table with the facts of every version (as `regole impact` reads a population once): each version
+    reads its own facts and leaves the others."""
+    laws = library().versions(family)
+    facts = facts_table(laws, case_facts(family))
+    for law in laws:
+        both(law, facts)
+
+
+@pytest.mark.parametrize("law", every_law(), ids=lambda law: law.key)
+def test_tables_of_one_day_read_parameters_as_constants(law: LawVersion) -> None:
+    """A table whose rows share a parameter period gets the parameters as constants (and one with no value
+    on its days, NULL): the same results as the Rete kernel, row by row."""
+    for row in case_facts(law.family)[:12]:
+        both(law, facts_table(law, [row]))
