@@ -4,11 +4,14 @@ the columnar walk on Python integers, and an empty table."""
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pytest
 from backends_support import case_facts, differences, every_law, library
 from conftest import reference_values
 
 from engine import LawVersion
+from engine._population import load_population, population_path
+from engine._resources import rulesets_dir
 from engine._trace import OUTCOME_NAMES
 from engine._values import Unknown
 from engine.backends import _columnar_numpy, columnar, evaluate_table, facts_table
@@ -96,3 +99,22 @@ def test_tables_of_one_day_read_parameters_as_constants(law: LawVersion) -> None
     on its days, NULL): the same results as the Rete kernel, row by row."""
     for row in case_facts(law.family)[:12]:
         both(law, facts_table(law, [row]))
+
+
+@pytest.mark.parametrize("law", every_law(), ids=lambda law: law.key)
+def test_a_large_table_of_few_dates_gives_what_its_rows_give_alone(law: LawVersion,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a table whose dates and years take few values for its size, the columnar backend works the
+    calendar out once per value and looks it up by row (and slices the table between threads): the results
+    are those of the same rows evaluated by the Rete kernel, repeated."""
+    path = population_path(rulesets_dir(), law.family)
+    base = facts_table(law, list(load_population(path).applications(300, seed=5)))
+    copies = 40
+    big = pa.concat_tables([base] * copies)
+    big = big.set_column(big.schema.get_field_index(ROW), ROW, pa.array(range(1, big.num_rows + 1), pa.int64()))
+    reference = pa.concat_tables([evaluate_table(law, base, engine="rete")] * copies)
+    reference = reference.set_column(0, reference.schema.field(0), big.column(ROW))
+    monkeypatch.setattr(columnar, "SLICE_ROWS", 2_500)
+    for threads in (1, 2):
+        found = differences(reference, evaluate_table(law, big, threads=threads))
+        assert not found, "\n".join(found[:20])

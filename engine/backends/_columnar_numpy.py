@@ -62,12 +62,19 @@ _EPOCH = dt.date(1970, 1, 1)
 
 @dataclass
 class Num:
-    """A rational: ``data`` (integers) over ``den``, known where ``known``; ``bound`` caps ``abs(data)``."""
+    """A rational: ``data`` (integers) over ``den``, known where ``known``; ``bound`` caps ``abs(data)`` (for a
+    column, worked out from its values when first asked: ``limit`` None until then)."""
 
     data: Any
     known: Any
     den: int
-    bound: int
+    limit: int | None
+
+    @property
+    def bound(self) -> int:
+        if self.limit is None:
+            self.limit = _bound(self.data)
+        return self.limit
 
 
 @dataclass
@@ -102,16 +109,26 @@ Missing = dict[str, Any]  # fact name -> where (a boolean per row of the space) 
 
 
 def _and(*masks: Any) -> Any:
-    out = masks[0]
-    for mask in masks[1:]:
-        out = np.logical_and(out, mask)
+    """The masks and-ed (a constant true one skipped, a constant false one the answer; arrays never altered)."""
+    out: Any = True
+    for mask in masks:
+        if isinstance(mask, bool | np.bool_):
+            if not mask:
+                return False
+            continue
+        out = mask if out is True else np.logical_and(out, mask)
     return out
 
 
 def _or(*masks: Any) -> Any:
-    out = masks[0]
-    for mask in masks[1:]:
-        out = np.logical_or(out, mask)
+    """The masks or-ed (a constant false one skipped, a constant true one the answer; arrays never altered)."""
+    out: Any = False
+    for mask in masks:
+        if isinstance(mask, bool | np.bool_):
+            if mask:
+                return True
+            continue
+        out = mask if out is False else np.logical_or(out, mask)
     return out
 
 
@@ -174,6 +191,13 @@ def _bound(data: Any) -> int:
     return max(abs(int(data.min())), abs(int(data.max())))
 
 
+def _count(per_item: Any, items: Listed) -> Any:
+    """How many items of each row ``per_item`` (a boolean per item) holds."""
+    if isinstance(per_item, bool | np.bool_) or not np.ndim(per_item):
+        return np.diff(items.offsets) if per_item else 0
+    return np.bincount(items.parent[per_item], minlength=len(items.offsets) - 1)
+
+
 def _segments(per_item: Any, offsets: np.ndarray) -> Any:
     """The sum of ``per_item`` over each row's items (0 for an empty list)."""
     per_item = np.broadcast_to(per_item, (int(offsets[-1]),))
@@ -202,13 +226,15 @@ def _pick_year(key: Num, columns: dict[int, Num]) -> tuple[Any, Any, int]:
     if len(columns) == 1:
         ((year, column),) = columns.items()
         return column.data, _and(key.known, np.equal(keys, year), column.known), bound
-    data: Any = 0
-    known: Any = False
-    for year, column in columns.items():
-        hit = _and(key.known, np.equal(keys, year))
-        data = np.where(hit, column.data, data)
+    ordered = sorted(columns.items())
+    first = ordered[0][1]
+    data = np.array(np.broadcast_to(first.data, keys.shape))  # the first year's column, then each other's rows
+    known = _and(np.equal(keys, ordered[0][0]), first.known)
+    for year, column in ordered[1:]:
+        hit = np.equal(keys, year)
+        np.copyto(data, column.data, where=hit, casting="unsafe" if data.dtype != object else "same_kind")
         known = _or(known, _and(hit, column.known))
-    return data, known, bound
+    return data, _and(known, key.known), bound
 
 
 # -- reading Arrow columns ----------------------------------------------------------------------------------
@@ -251,10 +277,9 @@ def read_column(array: pa.Array, ftype: str) -> Num | Plain:
     known = _valid(array)
     if ftype in ("money", "integer", "money_by_year", "integer_by_year"):
         data = _fixed(array, "<i8")
-        return Num(data, known, 100 if ftype.startswith("money") else 1, _bound(data))
+        return Num(data, known, 100 if ftype.startswith("money") else 1, None)
     if ftype == "number":
-        data = _decimal(array)
-        return Num(data, known, _NUMBER_DEN, _bound(data))
+        return Num(_decimal(array), known, _NUMBER_DEN, None)
     if ftype == "date":
         return Plain(_fixed(array, "<i4").astype(np.int64), known)
     if ftype == "boolean":
@@ -293,6 +318,11 @@ def _civil(days: Any) -> tuple[Any, Any, Any]:
     day = doy - (153 * mp + 2) // 5 + 1
     month = np.where(mp < 10, mp + 3, mp - 9)
     return yoe + era * 400 + (month <= 2), month, day
+
+
+def _stamp(days: Any) -> Any:
+    year, month, day = _civil(days)
+    return (year * 10_000 + month * 100 + day).astype(np.int32)
 
 
 def _month_first_day(index: Any) -> Any:
@@ -439,7 +469,16 @@ class Walker:
         self.decision: Plain = Plain(True, True)
         self.errors: list[Any] = []
         self._calendar: dict[int, tuple[Any, tuple[Any, Any, Any]]] = {}
+        self._stamps: dict[int, tuple[Any, Any]] = {}
         self._periods: dict[tuple[tuple[int, int | None], ...], tuple[Any, Any]] = {}
+
+    def stamp(self, days: Any) -> Any:
+        """Each day as the integer YYYYMMDD (int32), once per array."""
+        found = self._stamps.get(id(days))
+        if found is None or found[0] is not days:
+            found = (days, _tabulated("stamp", lambda d: (_stamp(d), None), [days])[0])
+            self._stamps[id(days)] = found
+        return found[1]
 
     def calendar(self, days: Any) -> tuple[Any, Any, Any]:
         """(year, month, day) of ``days``, worked out once per array (a date column is read by many rules)."""
@@ -509,7 +548,8 @@ class Walker:
 
     def _column(self, name: str) -> pa.Array:
         assert self.facts is not None
-        return self.facts.column(name).combine_chunks()
+        column = self.facts.column(name)
+        return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
 
     def _widened(self, value: Num | Plain) -> Num | Plain:
         if self.wide and isinstance(value, Num):
@@ -566,7 +606,7 @@ class Walker:
             return found
         ordered = all(end is not None and end < periods[i + 1][0] for i, (_, end) in enumerate(periods[:-1]))
         if ordered:  # one pass per period: the index of the last period begun by the day
-            begun = np.zeros(len(days), np.int64)
+            begun: Any = np.zeros(len(days), np.int8 if len(periods) < 100 else np.int64)
             for start, _ in periods[1:]:
                 begun += days >= start
             last = periods[-1][1]
@@ -773,10 +813,9 @@ class Walker:
                 return self.calendar(data[0])[1], None
             case "data":
                 return _make_date(*data)
-            case "anni_compiuti":
+            case "anni_compiuti":  # YYYYMMDD of the end less that of the start, in whole 10,000s
                 start, end = data
-                (ys, ms, ds), (ye, me, de) = self.calendar(start), self.calendar(end)
-                return ye - ys - (me * 100 + de < ms * 100 + ds), None
+                return ((self.stamp(end) - self.stamp(start)) // 10_000).astype(np.int64), None
             case "giorni_tra":
                 return np.asarray(data[1] - data[0], dtype=np.int64), None
         start, end = data  # settimane
@@ -823,26 +862,24 @@ class Walker:
         body = self._value(comprehension.body, inner, body_errors)
         offsets = items.offsets
         if body_errors:
-            errors.append(_and(items.known, _segments(_or(*body_errors), offsets) > 0))
-        count = np.diff(offsets)
-        unknown_items = _segments(np.logical_not(body.known), offsets) if not isinstance(body, ByYear | Listed) \
-            else 0
+            errors.append(_and(items.known, _count(_or(*body_errors), items) > 0))
+        unknown_items = _count(np.logical_not(body.known), items) if isinstance(body, Num | Plain) else 0
         if name in ("qualcuno", "nessuno", "tutti"):
             assert isinstance(body, Plain)
             test = body.data if name != "tutti" else _and(np.logical_not(body.data), body.known)
-            hits = _segments(test, offsets)
-            found = hits > 0
+            found = _count(test, items) > 0
             known = _and(items.known, _or(found, unknown_items == 0))
             answer = found if name == "qualcuno" else np.logical_not(found)
             return Plain(_and(answer, known), known)
+        longest = int(np.diff(offsets).max(initial=0))
         if name == "conta":
             assert isinstance(body, Plain)
             known = _and(items.known, unknown_items == 0)
-            return Num(_segments(body.data, offsets).astype(np.int64), known, 1, int(count.max(initial=0)))
+            return Num(np.asarray(_count(body.data, items), dtype=np.int64), known, 1, longest)
         if name == "somma":
             assert isinstance(body, Num)
             known = _and(items.known, unknown_items == 0)
-            bound = body.bound * max(1, int(count.max(initial=0)))
+            bound = body.bound * max(1, longest)
             (data,) = _fit(bound, np.where(body.known, body.data, 0))
             return Num(_segments(data, offsets), known, body.den, bound)
         raise self.refuse(f"the list function {name}", comprehension)
@@ -921,7 +958,7 @@ class Walker:
             case Call(args=(Comprehension() as comprehension,)):
                 items, inner = self._items(comprehension, scope)
                 body = self._missing(comprehension.body, inner, memo)
-                per_row = {name: _segments(where, items.offsets) > 0
+                per_row = {name: _count(where, items) > 0
                            for name, where in body.items()}
                 absent = np.logical_not(items.known)
                 return _where(absent, self._missing(comprehension.iterable, scope, memo),

@@ -136,28 +136,32 @@ def _results(law: LawVersion, facts: pa.Table, walker: Walker, decision: np.ndar
 
 def _output(value: Num | Plain, ftype: Any, n: int, known: np.ndarray) -> pa.Array:
     """An output column as the result layout types it: money in cents, numbers at 12 decimals (half up)."""
-    mask = np.logical_not(known)
     if isinstance(value, Num):
         places = {"money": 2, "integer": 0}.get(str(ftype), NUMBER_SCALE)
         data = np.broadcast_to(round_half_up(value, places).data, (n,))
         if data.dtype == object:  # Python integers: those that fit 64 bits, or an error
-            data = np.where(mask, 0, data)
+            data = np.where(known, data, 0)
             if ftype == "number":
-                return _decimals(data, mask)
+                return _decimals(data, np.logical_not(known))
             try:
                 data = data.astype(np.int64)
             except OverflowError as exc:
                 raise ColumnarError(f"an output leaves 64 bits: {exc}") from exc
-        data = np.asarray(data, dtype=np.int64)
         if ftype == "number":
-            return _decimals(data, mask)
-        return pa.array(data, pa.int64(), mask=mask)
+            return _decimals(np.asarray(data, dtype=np.int64), np.logical_not(known))
+        return _arrow(pa.int64(), np.asarray(data, dtype=np.int64), known)
     data = np.broadcast_to(value.data, (n,))
     if ftype == "date":
-        return pa.array(np.asarray(data, dtype=np.int32), pa.int32(), mask=mask).view(pa.date32())
+        return _arrow(pa.date32(), np.asarray(data, dtype=np.int32), known)
     if ftype == "boolean":
-        return pa.array(np.asarray(data, dtype=bool), pa.bool_(), mask=mask)
-    return pa.array(np.asarray(data, dtype=object), pa.string(), mask=mask)
+        return _arrow(pa.bool_(), np.packbits(np.asarray(data, dtype=bool), bitorder="little"), known)
+    return pa.array(np.asarray(data, dtype=object), pa.string(), mask=np.logical_not(known))
+
+
+def _arrow(atype: pa.DataType, data: np.ndarray, known: np.ndarray) -> pa.Array:
+    """An Arrow array over the buffer of ``data`` (not copied), null where not ``known``."""
+    validity = None if known.all() else pa.py_buffer(np.packbits(known, bitorder="little"))
+    return pa.Array.from_buffers(atype, len(known), [validity, pa.py_buffer(np.ascontiguousarray(data))])
 
 
 def _decimals(data: np.ndarray, mask: np.ndarray) -> pa.Array:
