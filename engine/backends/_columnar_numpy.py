@@ -15,10 +15,11 @@ How values are held, so that every row gets exactly what the Python evaluator (e
   exact integer arithmetic. Each value carries a bound on its magnitude, taken from the columns it reads;
   an operation whose result could leave 62 bits runs on Python integers (numpy object arrays) instead of
   int64, so nothing wraps. Division is by a number written in the rule only;
-* dates are int32/int64 days since 1970-01-01; years, months and ends of month by numpy's datetime64;
+* dates are days since 1970-01-01 (int32 as Arrow holds them, or int64); years, months and ends of month by
+  integer arithmetic, worked out once per distinct value where a column holds few (see :func:`_tabulated`);
 * a list of records is its Arrow offsets and one array per field over all the items: a quantifier's body is
-  evaluated once over every item, and its answer per row comes from sums over each row's segment (an empty
-  list gives the "none" answer, an unknown list an unknown);
+  evaluated once over every item, and its answer per row comes from counts (or sums) over each row's items
+  (an empty list gives the "none" answer, an unknown list an unknown);
 * the missing facts of an undetermined row (``mancanti``) are, per fact name, a boolean over the rows, built
   by the same rules as the evaluator's ``Unknown.missing``, on the undetermined rows only;
 * a row whose arithmetic fails in Python (a division by zero, a date that does not exist) is flagged:
@@ -26,7 +27,7 @@ How values are held, so that every row gets exactly what the Python evaluator (e
 
 A construct the walker cannot hold (a division by a value that varies by row, ``arrotonda`` to a number of
 places that is not written in the rule, a quantifier inside another) is a :class:`ColumnarError` naming the
-rule and the construct, raised by :func:`check` before any table is read.
+rule and the construct, raised by columnar.check (a walk over an empty table) before any row is read.
 """
 
 from __future__ import annotations
@@ -227,12 +228,14 @@ def _pick_year(key: Num, columns: dict[int, Num]) -> tuple[Any, Any, int]:
         ((year, column),) = columns.items()
         return column.data, _and(key.known, np.equal(keys, year), column.known), bound
     ordered = sorted(columns.items())
-    first = ordered[0][1]
-    data = np.array(np.broadcast_to(first.data, keys.shape))  # the first year's column, then each other's rows
-    known = _and(np.equal(keys, ordered[0][0]), first.known)
+    data = ordered[0][1].data  # the first year's column, then each other's where the key says so
+    known = _and(np.equal(keys, ordered[0][0]), ordered[0][1].known)
     for year, column in ordered[1:]:
         hit = np.equal(keys, year)
-        np.copyto(data, column.data, where=hit, casting="unsafe" if data.dtype != object else "same_kind")
+        # data + hit × (column - data): arithmetic, where np.where would branch on a mask that follows no order
+        width = 2 * max(bound, 1)
+        step, base = _fit(width, column.data, data)
+        data = base + hit * (step - base)
         known = _or(known, _and(hit, column.known))
     return data, _and(known, key.known), bound
 
@@ -281,7 +284,7 @@ def read_column(array: pa.Array, ftype: str) -> Num | Plain:
     if ftype == "number":
         return Num(_decimal(array), known, _NUMBER_DEN, None)
     if ftype == "date":
-        return Plain(_fixed(array, "<i4").astype(np.int64), known)
+        return Plain(_fixed(array, "<i4"), known)  # days, int32, not copied
     if ftype == "boolean":
         data = _bits(array.buffers()[1], array.offset, len(array))
         return Plain(data & known if known is not True else data, known)
@@ -345,6 +348,12 @@ def _span(values: np.ndarray) -> tuple[int, int] | None:
     return (low, high) if high - low < min(_TABLE_SPAN, 4 * values.size) else None
 
 
+def _position(values: np.ndarray, low: int) -> np.ndarray:
+    """``values - low`` as indices (np.take is several times faster on intp than on narrower integers)."""
+    position: np.ndarray = np.subtract(values, low, dtype=np.intp)
+    return position
+
+
 def civil(days: Any) -> tuple[Any, Any, Any]:
     """(year, month, day) of ``days``, int64: from a table over the range of the days (populations hold few
     distinct dates), else by arithmetic on every row."""
@@ -353,8 +362,8 @@ def civil(days: Any) -> tuple[Any, Any, Any]:
     if span is None:
         return _civil(days)
     table = _civil(np.arange(span[0], span[1] + 1))
-    position = days - span[0]
-    return table[0][position], table[1][position], table[2][position]
+    position = _position(days, span[0])
+    return np.take(table[0], position), np.take(table[1], position), np.take(table[2], position)
 
 
 def month_days(index: Any) -> tuple[Any, Any]:
@@ -365,9 +374,9 @@ def month_days(index: Any) -> tuple[Any, Any]:
         first = _month_first_day(index)
         return first, _month_first_day(index + 1) - first
     starts = _month_first_day(np.arange(span[0], span[1] + 2))
-    position = index - span[0]
-    first = starts[position]
-    return first, starts[position + 1] - first
+    position = _position(index, span[0])
+    first = np.take(starts, position)
+    return first, np.take(starts[1:], position) - first
 
 
 def _add_months(calendar: Any, days: Any, count: Any) -> Any:
@@ -410,9 +419,9 @@ def _tabulated(name: str, function: Callable[..., tuple[Any, Any]], args: list[A
         if span is not None and span[1] - span[0] < values.size // 8:
             domain = np.arange(span[0], span[1] + 1)
             result, exists = function(*(domain if i == arrays[0] else a for i, a in enumerate(args)))
-            position = values - span[0]
-            return (np.broadcast_to(result, domain.shape)[position],
-                    None if exists is None else np.broadcast_to(exists, domain.shape)[position])
+            position = _position(values, span[0])
+            return (np.take(np.broadcast_to(result, domain.shape), position),
+                    None if exists is None else np.take(np.broadcast_to(exists, domain.shape), position))
     return function(*args)
 
 
@@ -592,7 +601,7 @@ class Walker:
                 wide = numeric and max(abs(v) for v in values) > LIMIT
                 table = np.array(values, dtype=object if wide or parameter.type == "string" else None)
                 period, mask = self._period(days, tuple((start, end) for start, end, _ in known))
-                data = table[period]
+                data = np.take(table, period)
             if numeric:
                 self.values[name] = Num(_wide(data) if self.wide else data, mask, den, _bound(data))
             else:
@@ -606,7 +615,7 @@ class Walker:
             return found
         ordered = all(end is not None and end < periods[i + 1][0] for i, (_, end) in enumerate(periods[:-1]))
         if ordered:  # one pass per period: the index of the last period begun by the day
-            begun: Any = np.zeros(len(days), np.int8 if len(periods) < 100 else np.int64)
+            begun: Any = np.zeros(len(days), np.intp)
             for start, _ in periods[1:]:
                 begun += days >= start
             last = periods[-1][1]
@@ -615,7 +624,7 @@ class Walker:
                 mask &= (begun != index) | (days <= end)
         else:
             where = [(days >= s) & (days <= e) if e is not None else days >= s for s, e in periods]
-            begun = np.select(where, list(range(len(periods))), default=0)
+            begun = np.select(where, list(range(len(periods))), default=0).astype(np.intp)
             mask = _or(*where)
         if np.all(mask):
             mask = True
@@ -885,7 +894,7 @@ class Walker:
         raise self.refuse(f"the list function {name}", comprehension)
 
     # -- the missing facts ----------------------------------------------------------------------------------
-    def missing(self) -> list[list[str]] | Any:
+    def missing(self) -> pa.ListArray:
         """Per row, the sorted missing facts of an undetermined decision (an empty list otherwise): for each
         undetermined requirement, the missing facts of each name it reads (an optional fact never counts),
         as the Rete Result gives them. A list array of strings."""
