@@ -55,10 +55,10 @@ def evaluate_table(law: LawVersion, facts: pa.Table, *, threads: int | None = No
 def _evaluate(law: LawVersion, facts: pa.Table) -> pa.Table:
     walker = _walk(law, facts)
     decision = _index(walker.decision, facts.num_rows)
-    undetermined = pa.array(decision == 2)
+    undetermined = decision == 2
     missing = None
-    if np.any(decision == 2):
-        subset = _walk(law, facts.filter(undetermined))
+    if np.any(undetermined):
+        subset = _walk(law, facts.filter(pa.array(undetermined)))
         missing = _spread(subset.missing(), undetermined)
     results = _results(law, facts, walker, decision, missing)
     errors = np.broadcast_to(walker.error_rows(), (facts.num_rows,))
@@ -99,12 +99,15 @@ def _check_selecting_dates(law: LawVersion, facts: pa.Table) -> None:
                               "parameters", code="F005", path=f"$.{law.selected_by}")])
 
 
-def _spread(lists: pa.ListArray, where: pa.BooleanArray) -> pa.ListArray:
+def _spread(lists: pa.ListArray | None, where: np.ndarray) -> pa.ListArray:
     """A list column with ``lists`` at the rows where ``where`` is true, in order, and an empty list elsewhere."""
-    lengths = pc.replace_with_mask(pa.nulls(len(where), pa.int32()).fill_null(0), where,
-                                   pc.list_value_length(lists).cast(pa.int32()))
-    offsets = pa.concat_arrays([pa.array([0], pa.int32()), pc.cumulative_sum(lengths)])
-    return pa.ListArray.from_arrays(offsets, lists.flatten())
+    offsets = np.zeros(len(where) + 1, np.int32)
+    if lists is None:
+        return pa.ListArray.from_arrays(pa.array(offsets), pa.array([], pa.string()))
+    lengths = np.zeros(len(where), np.int32)
+    lengths[where] = np.diff(np.asarray(lists.offsets))
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), lists.flatten())
 
 
 def _results(law: LawVersion, facts: pa.Table, walker: Walker, decision: np.ndarray,
@@ -116,8 +119,7 @@ def _results(law: LawVersion, facts: pa.Table, walker: Walker, decision: np.ndar
         ROW: facts.column(ROW),
         VERSION: pa.repeat(pa.scalar(law.version), n),
         DECISION_COLUMN: outcome_array(pa.array(decision), DECISIONS),
-        MISSING_COLUMN: missing if missing is not None else _spread(pa.array([], pa.list_(pa.string())),
-                                                                   pa.repeat(pa.scalar(False), n)),
+        MISSING_COLUMN: missing if missing is not None else _spread(None, np.zeros(n, bool)),
         ERROR_COLUMN: pa.nulls(n, pa.string()),
     }
     for node in law.requirements:
