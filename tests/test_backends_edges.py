@@ -118,3 +118,20 @@ def test_a_large_table_of_few_dates_gives_what_its_rows_give_alone(law: LawVersi
     for threads in (1, 2):
         found = differences(reference, evaluate_table(law, big, threads=threads))
         assert not found, "\n".join(found[:20])
+
+
+def test_number_columns_past_64_bits_are_read_as_python_integers() -> None:
+    """A decimal128(38, 12) column is read as its unscaled integers: int64 when every one fits, else Python
+    integers (a slice of the column keeps its offset)."""
+    from decimal import Decimal
+
+    column = pa.array([Decimal("12345678901.123456789012"), None, Decimal("-0.000000000001"),
+                       Decimal("-98765432109.5")], pa.decimal128(38, 12))
+    value = _columnar_numpy.read_column(column, "number")
+    assert isinstance(value, _columnar_numpy.Num)
+    assert value.den == 10**12
+    assert [v for v, known in zip(value.data.tolist(), value.known.tolist(), strict=True) if known] == [
+        12345678901123456789012, -1, -98765432109500000000000]
+    small = _columnar_numpy.read_column(column.slice(2, 1), "number")
+    assert small.data.dtype == np.int64
+    assert small.data.tolist() == [-1]
