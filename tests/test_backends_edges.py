@@ -105,7 +105,7 @@ def test_tables_of_one_day_read_parameters_as_constants(law: LawVersion) -> None
 def test_a_large_table_of_few_dates_gives_what_its_rows_give_alone(law: LawVersion,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """On a table whose dates and years take few values for its size, the columnar backend works the
-    calendar out once per value and looks it up by row (and slices the table between threads): the results
+    calendar out once per value and looks it up by row (and slices the table, between threads or in turn): the results
     are those of the same rows evaluated by the Rete kernel, repeated."""
     path = population_path(rulesets_dir(), law.family)
     base = facts_table(law, list(load_population(path).applications(300, seed=5)))
@@ -115,7 +115,8 @@ def test_a_large_table_of_few_dates_gives_what_its_rows_give_alone(law: LawVersi
     reference = pa.concat_tables([evaluate_table(law, base, engine="rete")] * copies)
     reference = reference.set_column(0, reference.schema.field(0), big.column(ROW))
     monkeypatch.setattr(columnar, "SLICE_ROWS", 2_500)
-    for threads in (1, 2):
+    for threads, batch in ((1, 10**6), (2, 10**6), (1, 5_000)):  # whole; two slices at once; slices in turn
+        monkeypatch.setattr(columnar, "BATCH_ROWS", batch)
         found = differences(reference, evaluate_table(law, big, threads=threads))
         assert not found, "\n".join(found[:20])
 

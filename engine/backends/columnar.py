@@ -24,6 +24,7 @@ from ._results import DECISIONS, OUTCOMES, VERSION, outcome_array, output_type, 
 from ._results import ERROR as ERROR_COLUMN
 from ._results import MISSING as MISSING_COLUMN
 
+BATCH_ROWS = 1_000_000  # at most this many rows per slice: the walk's arrays of a larger table cost more per row
 SLICE_ROWS = 100_000  # at least this many rows per slice when running on several threads (a call costs ~2 ms)
 WIDE = False  # True: every integer as a Python integer (the path taken past 62 bits), for the tests
 
@@ -41,12 +42,13 @@ def evaluate_table(law: LawVersion, facts: pa.Table, *, threads: int | None = No
     """The result table of every row of ``facts`` under ``law``, each row with the parameters in force on its own
     selecting date. Rows whose arithmetic fails (a division by zero, a date that does not exist) are
     evaluated by the Rete kernel, which reports the failure in ``errore`` for that row only. ``threads``: how
-    many slices of the table run at once (by default one per core)."""
+    many slices of the table run at once (by default one per core); a table of more than BATCH_ROWS rows is
+    walked in slices of at most that many, so that memory grows with the slice, not the table."""
     _check_selecting_dates(law, facts)
     workers = max(1, int(threads or os.cpu_count() or 1))
-    if workers == 1 or facts.num_rows < 2 * SLICE_ROWS:
+    if (workers == 1 or facts.num_rows < 2 * SLICE_ROWS) and facts.num_rows <= BATCH_ROWS:
         return _evaluate(law, facts)
-    size = max(SLICE_ROWS, -(-facts.num_rows // workers))
+    size = min(BATCH_ROWS, max(SLICE_ROWS, -(-facts.num_rows // workers)))
     slices = [facts.slice(start, size) for start in range(0, facts.num_rows, size)]
     with ThreadPoolExecutor(workers) as pool:
         return pa.concat_tables(list(pool.map(lambda part: _evaluate(law, part), slices)))
@@ -193,4 +195,4 @@ def _with_rete_rows(law: LawVersion, facts: pa.Table, results: pa.Table, flagged
     return merged.take(pc.sort_indices(order))
 
 
-__all__ = ["SLICE_ROWS", "WIDE", "check", "evaluate_table"]
+__all__ = ["BATCH_ROWS", "SLICE_ROWS", "WIDE", "check", "evaluate_table"]
