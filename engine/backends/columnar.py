@@ -24,7 +24,7 @@ from ._results import DECISIONS, OUTCOMES, VERSION, outcome_array, output_type, 
 from ._results import ERROR as ERROR_COLUMN
 from ._results import MISSING as MISSING_COLUMN
 
-BATCH_ROWS = 1_000_000  # at most this many rows per slice: the walk's arrays of a larger table cost more per row
+BATCH_ROWS = 250_000  # at most this many rows per slice: a larger slice's arrays cost more per row (measured)
 SLICE_ROWS = 100_000  # at least this many rows per slice when running on several threads (a call costs ~2 ms)
 WIDE = False  # True: every integer as a Python integer (the path taken past 62 bits), for the tests
 
