@@ -16,7 +16,7 @@ How values are held, so that every row gets exactly what the Python evaluator (e
   an operation whose result could leave 62 bits runs on Python integers (numpy object arrays) instead of
   int64, so nothing wraps. Division is by a number written in the rule only;
 * dates are days since 1970-01-01 (int32 as Arrow holds them, or int64); years, months and ends of month by
-  integer arithmetic, worked out once per distinct value where a column holds few (see :func:`_tabulated`);
+  integer arithmetic, worked out once per distinct value where a column holds few (see :func:`tabulated`);
 * a list of records is its Arrow offsets and one array per field over all the items: a quantifier's body is
   evaluated once over every item, and its answer per row comes from counts (or sums) over each row's items
   (an empty list gives the "none" answer, an unknown list an unknown);
@@ -32,7 +32,6 @@ rule and the construct, raised by columnar.check (a walk over an empty table) be
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,6 +46,7 @@ from .._compile import LawVersion, Node
 from .._expr import Arith, Attr, BoolOp, Call, Compare, Comprehension, Expr, Index, Lit, Neg, Not, Ref, children, render
 from .._types import MAP_TYPES, ListType
 from ..errors import ColumnarError
+from ._columnar_dates import CALENDAR_FUNCTIONS, DATE_FUNCTIONS, civil, epoch_days, make_date, stamp, tabulated
 from ._layout import NUMBER_SCALE, split_year_column
 from ._network import Conditions, topological
 
@@ -55,8 +55,6 @@ _NUMBER_DEN = 10**NUMBER_SCALE
 _UNIT = {"money": 100, "integer": 1, "number": _NUMBER_DEN}
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal, ">": np.greater, ">=": np.greater_equal}
-_EPOCH_YEAR = 1970
-_EPOCH = dt.date(1970, 1, 1)
 
 
 # -- values -----------------------------------------------------------------------------------------------
@@ -306,138 +304,6 @@ def _read_list(array: pa.ListArray, ltype: ListType) -> Listed:
     return Listed(offsets, _valid(array), fields, parent)
 
 
-# -- dates --------------------------------------------------------------------------------------------------
-# Days since 1970-01-01 to (year, month, day) and back by integer arithmetic on whole arrays (the proleptic
-# Gregorian calendar of Python's ``date``; H. Hinnant's civil_from_days / days_from_civil), several times
-# faster than numpy's datetime64 conversions.
-
-def _civil(days: Any) -> tuple[Any, Any, Any]:
-    z = np.asarray(days, dtype=np.int64) + 719_468
-    era = z // 146_097
-    doe = z - era * 146_097
-    yoe = (doe - doe // 1_460 + doe // 36_524 - doe // 146_096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    day = doy - (153 * mp + 2) // 5 + 1
-    month = np.where(mp < 10, mp + 3, mp - 9)
-    return yoe + era * 400 + (month <= 2), month, day
-
-
-def _stamp(days: Any) -> Any:
-    year, month, day = _civil(days)
-    return (year * 10_000 + month * 100 + day).astype(np.int32)
-
-
-def _month_first_day(index: Any) -> Any:
-    """The days of the first day of the month ``index`` (year × 12 + month - 1)."""
-    year, month = index // 12, index % 12 + 1
-    year = year - (month <= 2)
-    era = year // 400
-    yoe = year - era * 400
-    doy = (153 * ((month + 9) % 12) + 2) // 5
-    return era * 146_097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719_468
-
-
-_TABLE_SPAN = 1 << 20  # a range of values up to this: worked out once per value and looked up by row
-
-
-def _span(values: np.ndarray) -> tuple[int, int] | None:
-    if values.ndim == 0 or not values.size:
-        return None
-    low, high = int(values.min()), int(values.max())
-    return (low, high) if high - low < min(_TABLE_SPAN, 4 * values.size) else None
-
-
-def _position(values: np.ndarray, low: int) -> np.ndarray:
-    """``values - low`` as indices (np.take is several times faster on intp than on narrower integers)."""
-    position: np.ndarray = np.subtract(values, low, dtype=np.intp)
-    return position
-
-
-def civil(days: Any) -> tuple[Any, Any, Any]:
-    """(year, month, day) of ``days``, int64: from a table over the range of the days (populations hold few
-    distinct dates), else by arithmetic on every row."""
-    days = np.asarray(days)
-    span = _span(days)
-    if span is None:
-        return _civil(days)
-    table = _civil(np.arange(span[0], span[1] + 1))
-    position = _position(days, span[0])
-    return np.take(table[0], position), np.take(table[1], position), np.take(table[2], position)
-
-
-def month_days(index: Any) -> tuple[Any, Any]:
-    """The first day (in days) and the length of each month ``index`` (year × 12 + month - 1)."""
-    index = np.asarray(index, dtype=np.int64)
-    span = _span(index)
-    if span is None:
-        first = _month_first_day(index)
-        return first, _month_first_day(index + 1) - first
-    starts = _month_first_day(np.arange(span[0], span[1] + 2))
-    position = _position(index, span[0])
-    first = np.take(starts, position)
-    return first, np.take(starts[1:], position) - first
-
-
-def _add_months(calendar: Any, days: Any, count: Any) -> Any:
-    """``days`` plus ``count`` months, the day clamped to the month's end (31 January + 1 month = 28/29 Feb)."""
-    year, month, day = calendar(days)
-    first, length = month_days(year * 12 + month - 1 + np.asarray(count, dtype=np.int64))
-    return first + np.minimum(day, length) - 1
-
-
-def _month_end(calendar: Any, days: Any, more: int) -> Any:
-    year, month, _ = calendar(days)
-    first, length = month_days(year * 12 + month - 1 + more)
-    return first + length - 1
-
-
-_DATES: dict[str, Callable[..., Any]] = {
-    "aggiungi_giorni": lambda _, d, n: d + n,
-    "aggiungi_mesi": _add_months,
-    "giorno_dopo": lambda _, d: d + 1,
-    "giorno_prima": lambda _, d: d - 1,
-    "fine_mese": lambda calendar, d: _month_end(calendar, d, 0),
-    "fine_mese_successivo": lambda calendar, d: _month_end(calendar, d, 1),
-    "inizio_mese": lambda calendar, d: d - calendar(d)[2] + 1,
-}
-
-
-_CALENDAR = ("anno", "mese", "data", "anni_compiuti", "giorni_tra", "settimane")
-_CHEAP = ("aggiungi_giorni", "giorno_dopo", "giorno_prima", "giorni_tra")  # one operation: not worth a table
-
-
-def _tabulated(name: str, function: Callable[..., tuple[Any, Any]], args: list[Any]) -> tuple[Any, Any]:
-    """``function(*args)``, worked out once per value of its only array argument when that takes few distinct
-    values (a date or a year over a population: a table over their range, looked up by row)."""
-    arrays = [i for i, a in enumerate(args) if isinstance(a, np.ndarray) and a.ndim]
-    if name in _CHEAP:
-        return function(*args)
-    if len(arrays) == 1 and args[arrays[0]].dtype.kind == "i":
-        values = args[arrays[0]]
-        span = _span(values)
-        if span is not None and span[1] - span[0] < values.size // 8:
-            domain = np.arange(span[0], span[1] + 1)
-            result, exists = function(*(domain if i == arrays[0] else a for i, a in enumerate(args)))
-            position = _position(values, span[0])
-            return (np.take(np.broadcast_to(result, domain.shape), position),
-                    None if exists is None else np.take(np.broadcast_to(exists, domain.shape), position))
-    return function(*args)
-
-
-def _epoch_days(day: dt.date) -> int:
-    return (day - _EPOCH).days
-
-
-def _make_date(year: Any, month: Any, day: Any) -> tuple[Any, Any]:
-    """The days of the dates (``year``, ``month``, ``day``) and where they exist (as Python's ``date``)."""
-    year, month, day = (np.asarray(v).astype(np.int64) for v in (year, month, day))
-    exists = (year >= 1) & (year <= 9999) & (month >= 1) & (month <= 12)
-    first, length = month_days(np.where(exists, year * 12 + month - 1, 0))
-    exists = exists & (day >= 1) & (day <= length)
-    return np.where(exists, first + day - 1, 0), exists
-
-
 # -- the walker -----------------------------------------------------------------------------------------------
 
 @dataclass
@@ -485,7 +351,7 @@ class Walker:
         """Each day as the integer YYYYMMDD (int32), once per array."""
         found = self._stamps.get(id(days))
         if found is None or found[0] is not days:
-            found = (days, _tabulated("stamp", lambda d: (_stamp(d), None), [days])[0])
+            found = (days, tabulated("stamp", lambda d: (stamp(d), None), [days])[0])
             self._stamps[id(days)] = found
         return found[1]
 
@@ -577,8 +443,8 @@ class Walker:
             for v in parameter.values:
                 if v.value is None:
                     continue
-                start = _epoch_days(v.valid_from)
-                end = _epoch_days(v.valid_to) if v.valid_to else None
+                start = epoch_days(v.valid_from)
+                end = epoch_days(v.valid_to) if v.valid_to else None
                 if start <= last and (end is None or first <= end):
                     known.append((start, end, v.value))
             numeric = parameter.type in _UNIT
@@ -589,7 +455,7 @@ class Walker:
                 if numeric:
                     numerator, denominator = _fraction(value)
                     return numerator * (den // denominator)
-                return _epoch_days(value) if date else value
+                return epoch_days(value) if date else value
 
             if len(known) == 1 and known[0][0] <= first and (known[0][1] is None or last <= known[0][1]):
                 data: Any = literal(known[0][2])
@@ -801,27 +667,27 @@ class Walker:
         values = [self._value(a, scope, errors) for a in args]
         known = _and(*(v.known for v in values))  # type: ignore[union-attr]
         data = [v.data for v in values]  # type: ignore[union-attr]
-        if name not in _DATES and name not in _CALENDAR:
+        if name not in DATE_FUNCTIONS and name not in CALENDAR_FUNCTIONS:
             raise self.refuse(f"the function {name}", expr)
-        result, exists = _tabulated(name, lambda *a: self._date_function(name, *a), data)
+        result, exists = tabulated(name, lambda *a: self._date_function(name, *a), data)
         if exists is not None:  # data(): a date that does not exist is an error of that row
             errors.append(_and(known, np.logical_not(exists)))
             known = _and(known, exists)
-        if name in _DATES or name == "data":
+        if name in DATE_FUNCTIONS or name == "data":
             return Plain(result, known)
         return Num(result, known, 1, 2**33)
 
     def _date_function(self, name: str, *data: Any) -> tuple[Any, Any]:
         """A function of dates on arrays: its result, and where it exists (None: everywhere)."""
-        if name in _DATES:
-            return _DATES[name](self.calendar, *data), None
+        if name in DATE_FUNCTIONS:
+            return DATE_FUNCTIONS[name](self.calendar, *data), None
         match name:
             case "anno":
                 return self.calendar(data[0])[0], None
             case "mese":
                 return self.calendar(data[0])[1], None
             case "data":
-                return _make_date(*data)
+                return make_date(*data)
             case "anni_compiuti":  # YYYYMMDD of the end less that of the start, in whole 10,000s
                 start, end = data
                 return ((self.stamp(end) - self.stamp(start)) // 10_000).astype(np.int64), None
