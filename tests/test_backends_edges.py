@@ -1,18 +1,20 @@
 """The edges of the two table backends: fact tables without some columns, rows without their selecting date,
-the 128-bit re-run of the columnar plan, and an empty table."""
+the columnar walk on Python integers, and an empty table."""
 
 from __future__ import annotations
 
-import functools
-
+import numpy as np
+import pyarrow as pa
 import pytest
 from backends_support import case_facts, differences, every_law, library
 from conftest import reference_values
 
 from engine import LawVersion
+from engine._population import load_population, population_path
+from engine._resources import rulesets_dir
 from engine._trace import OUTCOME_NAMES
 from engine._values import Unknown
-from engine.backends import columnar, evaluate_table, facts_table
+from engine.backends import _columnar_numpy, columnar, evaluate_table, facts_table
 from engine.backends._layout import ROW
 from engine.errors import FactsError
 
@@ -32,15 +34,17 @@ def test_a_table_without_some_facts_at_all(law: LawVersion) -> None:
     both(law, facts.select(keep))
 
 
-def test_the_plan_on_128_bit_integers_gives_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
-    law = library().get("iscro", "2024")
-    facts = facts_table(law, case_facts("iscro"))
+@pytest.mark.parametrize("law", every_law(), ids=lambda law: law.key)
+def test_the_walk_on_python_integers_gives_the_same(law: LawVersion, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every integer as a Python integer (the path an operation takes when its result could leave 62 bits)
+    gives the same table as int64."""
+    facts = facts_table(law, case_facts(law.family))
     narrow = evaluate_table(law, facts)
-    monkeypatch.setattr(columnar, "plan", functools.partial(columnar.plan, wide=True))
+    monkeypatch.setattr(columnar, "WIDE", True)
     assert evaluate_table(law, facts).equals(narrow)
 
 
-def test_amounts_past_64_bits_are_computed_on_128(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_amounts_past_64_bits_are_computed_on_python_integers(monkeypatch: pytest.MonkeyPatch) -> None:
     """Incomes past what the facts schema allows (a fact table is not checked against it): their sum, in
     cents, leaves 64 bits. durable-rules refuses such numbers (the Rete row is an error), so the columnar
     outcomes are compared with the Python evaluator's."""
@@ -49,15 +53,15 @@ def test_amounts_past_64_bits_are_computed_on_128(monkeypatch: pytest.MonkeyPatc
     row["reddito_lavoro_autonomo"] = {"2021": "50000000000000000.00", "2022": "49999999999999999.99",
                                          "2023": "3000.00"}
     widened = []
-    original = columnar.plan
+    original = _columnar_numpy._wide
 
-    def spy(*args: object, **kwargs: bool) -> str:
-        widened.append(kwargs.get("wide", False))
-        return original(*args, **kwargs)  # type: ignore[arg-type]
+    def spy(data: object) -> object:
+        widened.append(getattr(data, "dtype", None) == np.int64)
+        return original(data)
 
-    monkeypatch.setattr(columnar, "plan", spy)
+    monkeypatch.setattr(_columnar_numpy, "_wide", spy)
     got = evaluate_table(law, facts_table(law, [row])).to_pylist()[0]
-    assert True in widened
+    assert True in widened  # some int64 column went over to Python integers
     values = reference_values(law, row)
     for node in law.requirements:
         value = values[node.name]
@@ -95,3 +99,40 @@ def test_tables_of_one_day_read_parameters_as_constants(law: LawVersion) -> None
     on its days, NULL): the same results as the Rete kernel, row by row."""
     for row in case_facts(law.family)[:12]:
         both(law, facts_table(law, [row]))
+
+
+@pytest.mark.parametrize("law", every_law(), ids=lambda law: law.key)
+def test_a_large_table_of_few_dates_gives_what_its_rows_give_alone(law: LawVersion,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a table whose dates and years take few values for its size, the columnar backend works the
+    calendar out once per value and looks it up by row (and slices the table, between threads or in turn): the results
+    are those of the same rows evaluated by the Rete kernel, repeated."""
+    path = population_path(rulesets_dir(), law.family)
+    base = facts_table(law, list(load_population(path).applications(300, seed=5)))
+    copies = 40
+    big = pa.concat_tables([base] * copies)
+    big = big.set_column(big.schema.get_field_index(ROW), ROW, pa.array(range(1, big.num_rows + 1), pa.int64()))
+    reference = pa.concat_tables([evaluate_table(law, base, engine="rete")] * copies)
+    reference = reference.set_column(0, reference.schema.field(0), big.column(ROW))
+    monkeypatch.setattr(columnar, "SLICE_ROWS", 2_500)
+    for threads, batch in ((1, 10**6), (2, 10**6), (1, 5_000)):  # whole; two slices at once; slices in turn
+        monkeypatch.setattr(columnar, "BATCH_ROWS", batch)
+        found = differences(reference, evaluate_table(law, big, threads=threads))
+        assert not found, "\n".join(found[:20])
+
+
+def test_number_columns_past_64_bits_are_read_as_python_integers() -> None:
+    """A decimal128(38, 12) column is read as its unscaled integers: int64 when every one fits, else Python
+    integers (a slice of the column keeps its offset)."""
+    from decimal import Decimal
+
+    column = pa.array([Decimal("12345678901.123456789012"), None, Decimal("-0.000000000001"),
+                       Decimal("-98765432109.5")], pa.decimal128(38, 12))
+    value = _columnar_numpy.read_column(column, "number")
+    assert isinstance(value, _columnar_numpy.Num)
+    assert value.den == 10**12
+    assert [v for v, known in zip(value.data.tolist(), value.known.tolist(), strict=True) if known] == [
+        12345678901123456789012, -1, -98765432109500000000000]
+    small = _columnar_numpy.read_column(column.slice(2, 1), "number")
+    assert small.data.dtype == np.int64
+    assert small.data.tolist() == [-1]

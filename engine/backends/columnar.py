@@ -1,110 +1,89 @@
-"""The columnar backend: a law version compiled (engine/backends/_columnar_sql.py) into one query that DuckDB
-runs over a whole fact table (:mod:`._layout`), in process and multi-threaded, giving the result table
-(:mod:`._results`). The only module that imports DuckDB; its errors become ours here.
+"""The columnar backend: a law version evaluated by the numpy walker (engine/backends/_columnar_numpy.py) on
+whole columns of a fact table (:mod:`._layout`), giving the result table (:mod:`._results`). A table of many
+rows is cut into slices run on a pool of threads (numpy releases the GIL in the loops that take the time).
 
-Why DuckDB rather than Polars: docs/columnar.md (a measured spike, benchmarks/spike_columnar.py).
+Why numpy, after a spike between Polars and DuckDB and a first version on DuckDB: docs/columnar.md.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._compile import LawVersion
 from ..errors import ColumnarError, FactsError, Problem
-from ._columnar_sql import DECISION, ERROR, MISSING, Compiler, parameter_periods, requirement_value, value_column
+from ._columnar_numpy import Num, Plain, Walker, round_half_up
 from ._layout import NUMBER_SCALE, ROW
 from ._results import DECISION as DECISION_COLUMN
 from ._results import DECISIONS, OUTCOMES, VERSION, outcome_array, output_type, requirement_column, schema
 from ._results import ERROR as ERROR_COLUMN
 from ._results import MISSING as MISSING_COLUMN
 
-_TABLE = "fatti"
-
-
-class _Plans:
-    """The compiled queries of one law version, by the fact table's columns, the integer width and the part
-    (results, or the missing facts of undetermined rows)."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.queries: dict[tuple[Any, ...], str] = {}
-        self.database: Any = None  # one in-memory DuckDB per law version, opened on first use (about 50 ms)
-
-    def cursor(self) -> Any:
-        """A connection of its own for one evaluation (DuckDB connections are not shared between threads)."""
-        with self.lock:
-            if self.database is None:
-                self.database = duckdb.connect()
-            return self.database.cursor()
-
-
-def _plans(law: LawVersion) -> _Plans:
-    plans: _Plans = law.__dict__.setdefault("_columnar_plans", _Plans())
-    return plans
-
-
-def plan(law: LawVersion, columns: frozenset[str], *, wide: bool = False, missing: bool = False,
-         days: tuple[dt.date, dt.date] | None = None) -> str:
-    """The query of ``law`` for a fact table with ``columns`` whose selecting dates run over ``days`` (first,
-    last; None for any); a :class:`ColumnarError` when a rule has a construct the backend cannot compile."""
-    plans = _plans(law)
-    periods = parameter_periods(law, *days) if days else None
-    key = (columns, wide, missing, tuple(sorted(periods.items())) if periods else None)
-    with plans.lock:
-        found = plans.queries.get(key)
-        if found is None:
-            found = Compiler(law, columns, wide=wide, periods=periods).query(_TABLE, missing=missing)
-            if len(plans.queries) > 64:
-                plans.queries.clear()
-            plans.queries[key] = found
-        return found
+BATCH_ROWS = 250_000  # at most this many rows per slice: a larger slice's arrays cost more per row (measured)
+SLICE_ROWS = 100_000  # at least this many rows per slice when running on several threads (a call costs ~2 ms)
+WIDE = False  # True: every integer as a Python integer (the path taken past 62 bits), for the tests
 
 
 def check(law: LawVersion) -> None:
-    """Compile ``law`` for the columnar backend now (a :class:`ColumnarError` names what it cannot compile)."""
-    plan(law, frozenset())
-    plan(law, frozenset(), missing=True)
+    """Walk ``law`` on an empty table now (a :class:`ColumnarError` names what the backend cannot evaluate)."""
+    from ._facts_table import facts_table
+
+    walker = Walker(law, facts_table(law, []))
+    walker.run()
+    walker.missing()
 
 
 def evaluate_table(law: LawVersion, facts: pa.Table, *, threads: int | None = None) -> pa.Table:
     """The result table of every row of ``facts`` under ``law``, each row with the parameters in force on its own
     selecting date. Rows whose arithmetic fails (a division by zero, a date that does not exist) are
-    evaluated by the Rete kernel, which reports the failure in ``errore`` for that row only."""
+    evaluated by the Rete kernel, which reports the failure in ``errore`` for that row only. ``threads``: how
+    many slices of the table run at once (by default one per core); a table of more than BATCH_ROWS rows is
+    walked in slices of at most that many, so that memory grows with the slice, not the table."""
     _check_selecting_dates(law, facts)
-    columns = frozenset(facts.column_names)
-    days = None
-    if facts.num_rows:
-        span = pc.min_max(facts.column(law.selected_by))
-        days = (span["min"].as_py(), span["max"].as_py())
-    raw = _query(law, facts, columns, threads, missing=False, days=days)
-    _same_rows(law, raw, facts)
-    decisions = raw.column(DECISION).combine_chunks()
-    undetermined = pc.equal(decisions, 2)
+    workers = max(1, int(threads or os.cpu_count() or 1))
+    if (workers == 1 or facts.num_rows < 2 * SLICE_ROWS) and facts.num_rows <= BATCH_ROWS:
+        return _evaluate(law, facts)
+    size = min(BATCH_ROWS, max(SLICE_ROWS, -(-facts.num_rows // workers)))
+    slices = [facts.slice(start, size) for start in range(0, facts.num_rows, size)]
+    with ThreadPoolExecutor(workers) as pool:
+        return pa.concat_tables(list(pool.map(lambda part: _evaluate(law, part), slices)))
+
+
+def _evaluate(law: LawVersion, facts: pa.Table) -> pa.Table:
+    walker = _walk(law, facts)
+    decision = _index(walker.decision, facts.num_rows)
+    undetermined = decision == 2
     missing = None
-    if pc.any(undetermined).as_py():
-        subset = facts.filter(undetermined)
-        found = _query(law, subset, columns, threads, missing=True, days=days)
-        _same_rows(law, found, subset)
-        missing = _spread(found.column(MISSING).combine_chunks(), undetermined)
-    results = _results(law, facts, raw, decisions, missing)
-    errors = raw.column(ERROR).combine_chunks()
-    if pc.any(errors).as_py():
-        results = _with_rete_rows(law, facts, results, pc.fill_null(errors, False))
+    if np.any(undetermined):
+        subset = _walk(law, facts.filter(pa.array(undetermined)))
+        missing = _spread(subset.missing(), undetermined)
+    results = _results(law, facts, walker, decision, missing)
+    errors = np.broadcast_to(walker.error_rows(), (facts.num_rows,))
+    if np.any(errors):
+        results = _with_rete_rows(law, facts, results, pa.array(errors))
     return results
 
 
-def _same_rows(law: LawVersion, got: pa.Table, facts: pa.Table) -> None:
-    """DuckDB keeps the order of the rows of a projection (``preserve_insertion_order``, on by default); checked,
-    since every column of the results is put beside the input's row numbers."""
-    if not got.column(ROW).equals(facts.column(ROW)):  # pragma: no cover - a change in DuckDB would do this
-        raise ColumnarError(f"{law.key}: DuckDB returned the rows in another order; the results are not written")
+def _walk(law: LawVersion, facts: pa.Table) -> Walker:
+    walker = Walker(law, facts, wide=WIDE)
+    try:
+        walker.run()
+    except (OverflowError, ArithmeticError) as exc:  # pragma: no cover - the bounds send such values to Python ints
+        raise ColumnarError(f"{law.key}: the columnar evaluation failed: {exc}") from exc
+    return walker
+
+
+def _index(value: Plain, n: int) -> np.ndarray:
+    """0 for true, 1 for false, 2 for unknown: the index of an outcome or a decision in its dictionary."""
+    index = np.empty(n, np.int8)  # a boolean is false where unknown: 1 for not true, plus 1 for unknown
+    np.logical_not(np.broadcast_to(value.data, (n,)), out=index.view(bool))
+    index += np.logical_not(np.broadcast_to(value.known, (n,))).view(np.int8)
+    return index
 
 
 def _check_selecting_dates(law: LawVersion, facts: pa.Table) -> None:
@@ -122,62 +101,86 @@ def _check_selecting_dates(law: LawVersion, facts: pa.Table) -> None:
                               "parameters", code="F005", path=f"$.{law.selected_by}")])
 
 
-def _query(law: LawVersion, facts: pa.Table, columns: frozenset[str], threads: int | None, *,
-           missing: bool, days: tuple[dt.date, dt.date] | None) -> pa.Table:
-    plans = _plans(law)
-    try:
-        return _run(plans, plan(law, columns, missing=missing, days=days), facts, threads)
-    except duckdb.OutOfRangeException:  # an integer past 64 bits: the same plan on 128-bit integers
-        try:
-            return _run(plans, plan(law, columns, wide=True, missing=missing, days=days), facts, threads)
-        except duckdb.Error as exc:
-            raise ColumnarError(f"{law.key}: the columnar evaluation failed: {exc}") from exc
-    except duckdb.Error as exc:
-        raise ColumnarError(f"{law.key}: the columnar evaluation failed: {exc}") from exc
-
-
-def _run(plans: _Plans, query: str, facts: pa.Table, threads: int | None) -> pa.Table:
-    connection = plans.cursor()
-    try:
-        connection.execute(f"SET threads = {int(threads or os.cpu_count() or 1)}")  # the database's setting
-        connection.register(_TABLE, facts)
-        table: pa.Table = connection.sql(query).to_arrow_table()
-        return table
-    finally:
-        connection.close()
-
-
-def _spread(lists: pa.ListArray, where: pa.BooleanArray) -> pa.ListArray:
+def _spread(lists: pa.ListArray | None, where: np.ndarray) -> pa.ListArray:
     """A list column with ``lists`` at the rows where ``where`` is true, in order, and an empty list elsewhere."""
-    lengths = pc.replace_with_mask(pa.nulls(len(where), pa.int32()).fill_null(0), where,
-                                   pc.list_value_length(lists).cast(pa.int32()))
-    offsets = pa.concat_arrays([pa.array([0], pa.int32()), pc.cumulative_sum(lengths)])
-    return pa.ListArray.from_arrays(offsets, lists.flatten())
+    offsets = np.zeros(len(where) + 1, np.int32)
+    if lists is None:
+        return pa.ListArray.from_arrays(pa.array(offsets), pa.array([], pa.string()))
+    lengths = np.zeros(len(where), np.int32)
+    lengths[where] = np.diff(np.asarray(lists.offsets))
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), lists.flatten())
 
 
-def _results(law: LawVersion, facts: pa.Table, raw: pa.Table, decisions: pa.Array,
+def _results(law: LawVersion, facts: pa.Table, walker: Walker, decision: np.ndarray,
              missing: pa.ListArray | None) -> pa.Table:
     target = schema(law)
     n = facts.num_rows
+    admitted = decision == 0
     columns: dict[str, Any] = {
         ROW: facts.column(ROW),
         VERSION: pa.repeat(pa.scalar(law.version), n),
-        DECISION_COLUMN: outcome_array(decisions, DECISIONS),
-        MISSING_COLUMN: missing if missing is not None else _spread(pa.array([], pa.list_(pa.string())),
-                                                                   pa.repeat(pa.scalar(False), n)),
+        DECISION_COLUMN: outcome_array(pa.array(decision), DECISIONS),
+        MISSING_COLUMN: missing if missing is not None else _spread(None, np.zeros(n, bool)),
         ERROR_COLUMN: pa.nulls(n, pa.string()),
     }
     for node in law.requirements:
-        indices = raw.column(requirement_value(node.name)).combine_chunks()
-        columns[requirement_column(node.name)] = outcome_array(indices, OUTCOMES)
+        columns[requirement_column(node.name)] = outcome_array(pa.array(_index(walker.requirements[node.name], n)),
+                                                               OUTCOMES)
     for name in law.outputs:
-        column = raw.column(value_column(name))
-        if output_type(law, name) == "number":  # integers of 1e-12: the same digits as decimal128(38, 12)
-            column = pc.cast(column, pa.decimal128(38, 0)).combine_chunks()
-            column = pa.Array.from_buffers(pa.decimal128(38, NUMBER_SCALE), len(column), column.buffers())
-        columns[name] = column
+        value = walker.values[name]
+        assert isinstance(value, Num | Plain)
+        known = np.broadcast_to(value.known, (n,))
+        if name in walker.gated:
+            known = known & admitted
+        columns[name] = _output(value, output_type(law, name), n, known)
     arrays = [columns[f.name] if columns[f.name].type == f.type else pc.cast(columns[f.name], f.type) for f in target]
     return pa.Table.from_arrays(arrays, schema=target)
+
+
+def _output(value: Num | Plain, ftype: Any, n: int, known: np.ndarray) -> pa.Array:
+    """An output column as the result layout types it: money in cents, numbers at 12 decimals (half up)."""
+    if isinstance(value, Num):
+        places = {"money": 2, "integer": 0}.get(str(ftype), NUMBER_SCALE)
+        data = np.broadcast_to(round_half_up(value, places).data, (n,))
+        if data.dtype == object:  # Python integers: those that fit 64 bits, or an error
+            data = np.where(known, data, 0)
+            if ftype == "number":
+                return _decimals(data, np.logical_not(known))
+            try:
+                data = data.astype(np.int64)
+            except OverflowError as exc:
+                raise ColumnarError(f"an output leaves 64 bits: {exc}") from exc
+        if ftype == "number":
+            return _decimals(np.asarray(data, dtype=np.int64), np.logical_not(known))
+        return _arrow(pa.int64(), np.asarray(data, dtype=np.int64), known)
+    data = np.broadcast_to(value.data, (n,))
+    if ftype == "date":
+        return _arrow(pa.date32(), np.asarray(data, dtype=np.int32), known)
+    if ftype == "boolean":
+        return _arrow(pa.bool_(), np.packbits(np.asarray(data, dtype=bool), bitorder="little"), known)
+    return pa.array(np.asarray(data, dtype=object), pa.string(), mask=np.logical_not(known))
+
+
+def _arrow(atype: pa.DataType, data: np.ndarray, known: np.ndarray) -> pa.Array:
+    """An Arrow array over the buffer of ``data`` (not copied), null where not ``known``."""
+    validity = None if known.all() else pa.py_buffer(np.packbits(known, bitorder="little"))
+    return pa.Array.from_buffers(atype, len(known), [validity, pa.py_buffer(np.ascontiguousarray(data))])
+
+
+def _decimals(data: np.ndarray, mask: np.ndarray) -> pa.Array:
+    """decimal128(38, 12) from integers of 1e-12."""
+    from decimal import Decimal
+
+    if data.dtype == object:
+        values = [None if m else Decimal(int(v)).scaleb(-NUMBER_SCALE) for v, m in
+                  zip(data.tolist(), mask.tolist(), strict=True)]
+        return pa.array(values, pa.decimal128(38, NUMBER_SCALE))
+    words = np.empty((len(data), 2), dtype="<i8")
+    words[:, 0] = data
+    words[:, 1] = data >> 63
+    valid = pa.array(np.logical_not(mask)).buffers()[1] if mask.any() else None
+    return pa.Array.from_buffers(pa.decimal128(38, NUMBER_SCALE), len(data), [valid, pa.py_buffer(words.tobytes())])
 
 
 def _with_rete_rows(law: LawVersion, facts: pa.Table, results: pa.Table, flagged: pa.BooleanArray) -> pa.Table:
@@ -192,4 +195,4 @@ def _with_rete_rows(law: LawVersion, facts: pa.Table, results: pa.Table, flagged
     return merged.take(pc.sort_indices(order))
 
 
-__all__ = ["check", "evaluate_table", "plan"]
+__all__ = ["BATCH_ROWS", "SLICE_ROWS", "WIDE", "check", "evaluate_table"]
