@@ -1,5 +1,5 @@
 """Benchmark: the columnar backend's ``evaluate_table`` on synthetic ISCRO 2024 populations, beside the
-plain-numpy floor of the issue's targets (benchmarks/peer_numpy.py, run in the same process at the same
+plain-numpy floor of the issue's targets (benchmarks/peers/population.py, run in the same process at the same
 time) and the Rete table adapter (the per-case kernel) on fewer rows.
 
     python benchmarks/bench_columnar.py [--base 100000] [--sizes 100000,1000000] [--rete 10000] [--rounds 5]
@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
-import peer_numpy
 import pyarrow as pa
 
 from engine import Library
@@ -34,6 +35,9 @@ from engine._population import load_population, population_path
 from engine._resources import rulesets_dir
 from engine.backends import evaluate_table, facts_table
 from engine.backends._layout import ROW
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
+import population as peer_numpy  # benchmarks/peers/population.py: the peers' floor, copied
 
 
 def tiled(table: pa.Table, size: int) -> pa.Table:
