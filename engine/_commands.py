@@ -26,7 +26,8 @@ from ._diff_render import FORMATS as DIFF_FORMATS
 from ._diff_render import render_diff
 from ._facts import parse_facts_json, read_facts_file, unreadable_file
 from ._i18n import gettext as _
-from ._impact import measure_impact, render_impact
+from ._impact import Impact, measure_impact, render_impact
+from ._impact_cli import add_impact_options, run_impact_tables
 from ._impact_report import render_impact_html
 from ._output import check_output_file, writing
 from ._population import PopulationSpec, load_population, population_path
@@ -73,9 +74,8 @@ def register(commands: Any) -> None:
         "impact", help=_("evaluate a population of applications under two law versions and tally the changes"),
         description=_("Evaluate every application in DATA under two law versions: admitted under each, gains and "
                     "losses of eligibility, totals and averages of the amounts, the first failing requirement "
-                    "of the refused. DATA is JSON Lines (one application per line) or CSV (columns in "
-                    "docs/datasets.md); Parquet is read only if pyarrow is installed (it is not a dependency "
-                    "of regole). A bad row is reported with its number and field and skipped."))
+                    "of the refused. DATA is JSON Lines (one application per line), CSV (columns in "
+                    "docs/datasets.md) or Parquet. A bad row is reported with its number and field and skipped."))
     impact.add_argument("data", metavar="DATA", help=_("the applications: FILE.jsonl, FILE.csv or FILE.parquet"))
     impact.add_argument("--versions", required=True, metavar="A,B", type=_two_versions,
                         help=_("the two versions: 2021,2024 or iscro@2021,iscro@2024 or ruleset files"))
@@ -88,8 +88,9 @@ def register(commands: Any) -> None:
     impact.add_argument("--amount", metavar="OUTPUT",
                         help=_("the money output charted in the report (default: the first, e.g. importo_mensile)"))
     impact.add_argument("--full-trace", action="store_true",
-                        help=_("build the full trace of every evaluation, as regole evaluate does (same figures, "
-                             "about twice as slow)"))
+                        help=_("evaluate row by row on the Rete kernel with the full trace of every evaluation, "
+                               "as regole evaluate does (same figures, far slower)"))
+    add_impact_options(impact)  # --engine, --set, --rows, --dask, --scheduler: the fact-table path
     impact.set_defaults(handler=run_impact)
 
     population = commands.add_parser(
@@ -267,6 +268,13 @@ def run_impact(args: argparse.Namespace, library: Library, out: TextIO, err: Tex
     if not path.is_file():
         raise unreadable_file(str(path))
     fmt = detect_format(path, args.data_format)
+    if not args.full_trace:  # by column (columnar or Rete engine, here or on Dask); below, row by row
+        impact = run_impact_tables(args, a, b, path, err)
+        return _impact_out(impact, args, out, err)
+    if args.overrides or args.rows or args.dask or args.scheduler:
+        print("regole impact: " + _("--full-trace runs row by row here; --set, --rows, --dask and --scheduler "
+                                    "need the default path"), file=err)
+        return 2
     if args.amount and args.amount not in (*a.outputs, *b.outputs):
         raise VersionSelectionError(_("--amount {output}: not an output of {a} or {b}")
                                      .format(output=args.amount, a=a.key, b=b.key))
@@ -276,6 +284,10 @@ def run_impact(args: argparse.Namespace, library: Library, out: TextIO, err: Tex
                             chart_output=args.amount, progress=progress, full_trace=args.full_trace)
     if progress is not None:
         progress.finish()
+    return _impact_out(impact, args, out, err)
+
+
+def _impact_out(impact: Impact, args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     out.write(impact.to_json() if args.json else render_impact(impact))
     if args.report:
         with writing(args.report):

@@ -286,22 +286,32 @@ def _open_text(path: Path) -> TextIO:
         raise unreadable_file(str(path), exc) from None
 
 
+def jsonl_row(number: int, line: str, table: FactTable) -> Row | None:
+    """One line of JSON Lines as a checked row; None for a blank line."""
+    if not line.strip():
+        return None
+    try:
+        data = load_json(line)
+    except (ValueError, RecursionError) as exc:
+        message = (_("not valid JSON: {reason}").format(reason=json_reason(exc.msg))
+                   if isinstance(exc, json.JSONDecodeError) else str(exc))
+        return Row(number, None, (RowProblem(number, None, message),))
+    return table.check(number, data)
+
+
+def not_utf8_file(path: Path, exc: UnicodeDecodeError) -> FactsError:
+    return FactsError([Problem(not_utf8(exc.start), code="F008", path="$")], source=str(path))
+
+
 def _read_jsonl(path: Path, table: FactTable) -> Iterator[Row]:
     with _open_text(path) as handle:
         try:
             for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    data = load_json(line)
-                except (ValueError, RecursionError) as exc:
-                    message = (_("not valid JSON: {reason}").format(reason=json_reason(exc.msg))
-                               if isinstance(exc, json.JSONDecodeError) else str(exc))
-                    yield Row(number, None, (RowProblem(number, None, message),))
-                    continue
-                yield table.check(number, data)
+                row = jsonl_row(number, line, table)
+                if row is not None:
+                    yield row
         except UnicodeDecodeError as exc:
-            raise FactsError([Problem(not_utf8(exc.start), code="F008", path="$")], source=str(path)) from None
+            raise not_utf8_file(path, exc) from None
 
 
 def _read_csv(path: Path, table: FactTable) -> Iterator[Row]:
@@ -311,45 +321,51 @@ def _read_csv(path: Path, table: FactTable) -> Iterator[Row]:
             header = next(reader, None)
             if header is None:
                 return
-            columns = [c.strip() for c in header]
-            duplicates = sorted({c for c in columns if columns.count(c) > 1})
-            if duplicates:
-                raise FactsError([Problem(_("column {column!r} appears more than once").format(column=c), code="D002",
-                                          path=c)
-                                  for c in duplicates], source=str(path))
-            table.check_columns(columns, str(path))
-            start = reader.line_num
-            while True:
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:  # one malformed row (a cell over the size limit): the others are read
-                    yield Row(start + 1, None, (RowProblem(start + 1, None, _not_csv(exc)),))
-                    start = reader.line_num
-                    continue
-                number = start + 1
-                start = reader.line_num
-                if not any(cell.strip() for cell in cells):
-                    continue
-                if len(cells) != len(columns):
-                    yield Row(number, None, (RowProblem(number, None, _("{cells} cells for {columns} columns").format(
-                        cells=len(cells), columns=len(columns))),))
-                    continue
-                yield table.from_flat(number, dict(zip(columns, cells, strict=True)))
+            columns = csv_header(header, table, str(path))
+            yield from csv_rows(reader, columns, table, 0)
         except UnicodeDecodeError as exc:
-            raise FactsError([Problem(not_utf8(exc.start), code="F008", path="$")], source=str(path)) from None
+            raise not_utf8_file(path, exc) from None
         except csv.Error as exc:
             raise FactsError([Problem(_not_csv(exc), code="D004", path="$")], source=str(path)) from None
 
 
+def csv_header(header: list[str], table: FactTable, source: str) -> list[str]:
+    """The columns of a CSV header, checked: raise FactsError when one repeats or names no fact."""
+    columns = [c.strip() for c in header]
+    duplicates = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicates:
+        raise FactsError([Problem(_("column {column!r} appears more than once").format(column=c), code="D002",
+                                  path=c) for c in duplicates], source=source)
+    table.check_columns(columns, source)
+    return columns
+
+
+def csv_rows(reader: Any, columns: list[str], table: FactTable, offset: int) -> Iterator[Row]:
+    """The rows of a ``csv.reader`` past the header, numbered by their first line plus ``offset``."""
+    start = reader.line_num
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:  # one malformed row (a cell over the size limit): the others are read
+            yield Row(offset + start + 1, None, (RowProblem(offset + start + 1, None, _not_csv(exc)),))
+            start = reader.line_num
+            continue
+        number = offset + start + 1
+        start = reader.line_num
+        if not any(cell.strip() for cell in cells):
+            continue
+        if len(cells) != len(columns):
+            yield Row(number, None, (RowProblem(number, None, _("{cells} cells for {columns} columns").format(
+                cells=len(cells), columns=len(columns))),))
+            continue
+        yield table.from_flat(number, dict(zip(columns, cells, strict=True)))
+
+
 def _read_parquet(path: Path, table: FactTable) -> Iterator[Row]:
-    try:
-        import pyarrow.parquet as pq  # optional, not a dependency
-    except ImportError:
-        raise FactsError([Problem(_("reading Parquet needs pyarrow, which is not installed (pip install pyarrow); "
-                                    "or use JSON Lines or CSV"), code="D005")],
-                         source=str(path)) from None
+    import pyarrow.parquet as pq
+
     try:
         parquet = pq.ParquetFile(str(path))
     except (OSError, ValueError) as exc:
@@ -383,6 +399,8 @@ def _parse_cell(cell: Any, ftype: str) -> tuple[Any, str | None]:
         if ftype == "integer":
             return (int(text), None) if _INTEGER.match(text) else (
                 None, _("{value!r} is not a whole number").format(value=text))
+        if ftype == "number" and _NUMBER.match(text):  # the schema wants a number, not the text of one
+            return Decimal(text), None
         if ftype == "money":
             if _MONEY.match(text):
                 return text, None
@@ -521,5 +539,5 @@ def _shown(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)[:80]
 
 
-__all__ = ["FORMATS", "FactTable", "Row", "RowProblem", "count_rows", "detect_format", "flatten", "read_rows",
-           "write_csv", "write_jsonl"]
+__all__ = ["FORMATS", "FactTable", "Row", "RowProblem", "count_rows", "csv_header", "csv_rows", "detect_format",
+           "flatten", "jsonl_row", "not_utf8", "read_rows", "write_csv", "write_jsonl"]

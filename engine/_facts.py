@@ -33,6 +33,11 @@ MAX_DEPTH = 20
 MONEY_LIMIT = 10**12  # the largest amount a facts schema accepts ($defs/money), in euros
 _MONEY_TEXT = re.compile(r"^-?\d{1,12}(\.\d{1,2})?$")
 
+# What a JSON document that is not an object is, in JSON's words (the document was JSON, not Python).
+_JSON_TYPES = {list: N_("an array"), str: N_("a string"), int: N_("a number"), Decimal: N_("a number"),
+               bool: N_("true or false"), type(None): N_("null")}
+_ANY_VALUE = N_("a value")
+
 
 def read_facts_file(file: str) -> bytes:
     """The bytes of a facts document: ``file``, or standard input for ``-``; at most one byte over the size
@@ -109,8 +114,9 @@ def parse_facts_json(text: str | bytes, *, source: str | None = None) -> dict[st
         raise FactsError([Problem(_("the document is nested too deeply"), code="F007", path="$")],
                          source=source) from None
     if not isinstance(data, dict):
-        raise FactsError([Problem(_("the facts must be a JSON object, got {type}").format(type=type_name(data)),
-                                  code="F002", path="$")], source=source)
+        got = _(_JSON_TYPES.get(type(data), _ANY_VALUE))
+        raise FactsError([Problem(_("the facts must be a JSON object, got {type}").format(type=got), code="F002",
+                                  path="$")], source=source)
     return data
 
 
@@ -266,8 +272,18 @@ def _fast_validator(schema_name: str, directory: str | None = None) -> Callable[
     fastjsonschema rewrites the ``$ref`` values of the schema it is given into absolute URIs, in place: give it
     a copy, so the cached schema that ``_money_problems`` reads keeps ``#/$defs/money``."""
     schema = copy.deepcopy(load_schema(schema_name, directory))
-    validate: Callable[[Any], Any] = fastjsonschema.compile(schema, formats={})
+    validate: Callable[[Any], Any] = fastjsonschema.compile(schema, formats={"date": _real_date})
     return validate
+
+
+def _real_date(text: str) -> bool:
+    """The "date" format: a day that exists (fastjsonschema's own pattern lets year 0000 through, which then
+    failed later, when the date was converted)."""
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def json_path(parts: Any) -> str:

@@ -37,6 +37,7 @@ DECISIONS = ("ammesso", "respinto", "indeterminato")
 FORMAT_VERSION = 1
 MAX_PROBLEMS_KEPT = 1000
 CENT = Decimal("0.01")
+OVERRIDES_NOTE = N_("{version} with parameters changed for this analysis (--set): {values}")
 
 Progress = Callable[[int], None]
 
@@ -119,6 +120,7 @@ class Impact:
     bad_rows: int = 0
     problems: list[RowProblem] = field(default_factory=list)
     seconds: float = 0.0
+    overrides: dict[str, str] = field(default_factory=dict)  # --set: parameters of B changed for the run
 
     @property
     def gains(self) -> int:
@@ -160,6 +162,7 @@ class Impact:
             "problems": [p.to_dict() for p in self.problems],
             "problems_truncated": len(self.problems) >= MAX_PROBLEMS_KEPT,
             "seconds": round(self.seconds, 3),
+            **({"overrides": dict(self.overrides)} if self.overrides else {}),
         }
 
     def to_json(self) -> str:
@@ -285,6 +288,9 @@ def _render_impact(impact: Impact) -> str:
                       "rows/s, two evaluations per row)").format(
                  read=number(impact.rows_read), evaluated=number(n), bad=number(impact.bad_rows),
                  seconds=number(impact.seconds, digits=1), rate=number(round(rate))), ""]
+    if impact.overrides:
+        lines[1:1] = ["  " + _(OVERRIDES_NOTE).format(version=kb, values=", ".join(
+            f"{name} = {value}" for name, value in impact.overrides.items()))]
     rows = [["", ka, "", kb, "", _("change")]]
     for d in DECISIONS:
         x, y = impact.a.decisions[d], impact.b.decisions[d]

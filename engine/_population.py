@@ -259,7 +259,8 @@ class _Builder:
             if kind == "money":
                 return lambda rng, context: _money(number(rng))
             places = Decimal(1).scaleb(-int(spec.get("decimals", 2)))
-            # a JSON number, as a facts schema's "number" wants (money is a string; a number was one too)
+            # a JSON number, as the facts schema wants (the text of one is refused); the float prints as the
+            # rounded decimal (1.23), so the written file holds exactly that
             return lambda rng, context: float(Decimal(repr(number(rng))).quantize(places, ROUND_HALF_UP))
         if kind == "choice":
             pick = _weighted([(text, float(w)) for text, w in spec["values"].items()])

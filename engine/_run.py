@@ -12,7 +12,6 @@ from . import _i18n
 from ._compile import LawVersion, load_ruleset
 from ._facts import normalise_python_facts, parse_facts_json, selecting_date, to_values, validate_facts
 from ._i18n import gettext as _
-from ._kernel import Kernel
 from ._resources import rulesets_dir
 from ._schema import load_schema
 from ._trace import (
@@ -26,6 +25,7 @@ from ._trace import (
 )
 from ._values import NOT_COMPUTED, Unknown
 from ._version import __version__
+from .backends._kernel import Kernel
 from .errors import FactsError, Problem, VersionSelectionError
 
 

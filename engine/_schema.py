@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
@@ -29,11 +30,26 @@ def load_schema(name: str, directory: str | None = None) -> dict[str, Any]:
     return schema
 
 
+def _ecma_pattern(validator: Any, pattern: str, instance: Any, schema: Any) -> Any:
+    """``pattern`` as JSON Schema means it (ECMA-262): ``$`` ends the text. Python's ``$`` also matches before a
+    final newline, so ``"2024\\n"`` would pass ``^\\d{4}$`` (and fastjsonschema, which gets this right, would
+    disagree with the error listing)."""
+    if not isinstance(instance, str):
+        return
+    if re.search(pattern, instance) is None or (pattern.endswith("$") and not pattern.endswith("\\$")
+                                                  and re.search(pattern[:-1] + r"\Z", instance) is None):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_Validator = validators.extend(Draft202012Validator, {"pattern": _ecma_pattern})  # type: ignore[no-untyped-call]
+
+
 @lru_cache(maxsize=8)
 def validator_for(name: str, directory: str | None = None) -> Draft202012Validator:
     schema = load_schema(name, directory)
     Draft202012Validator.check_schema(schema)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    validator: Draft202012Validator = _Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    return validator
 
 
 def jsonable(value: Any, *, text: Callable[[str], str] = str) -> Any:
@@ -68,7 +84,7 @@ def _type_refusing_dates_as_text(validator: Any, types: Any, instance: Any, sche
 @lru_cache(maxsize=8)
 def _authoring_validator(name: str) -> Any:
     """The validator of a bundled schema of authored files (rulesets, test cases), refusing YAML dates as text."""
-    kind = validators.extend(Draft202012Validator, {"type": _type_refusing_dates_as_text})  # type: ignore[no-untyped-call]
+    kind = validators.extend(_Validator, {"type": _type_refusing_dates_as_text})  # type: ignore[no-untyped-call]
     return kind(load_schema(name), format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from . import _casetests, _check, _docs, _facts_template, _i18n
+from . import _batch, _casetests, _check, _docs, _facts_template, _i18n
 from ._commands import register as register_comparison_commands
 from ._explain import explain
 from ._facts import read_facts_file
@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 
     commands.add_parser("rulesets", help=_("list the families and law versions with the periods they govern"))
     register_comparison_commands(commands)  # diff, compare, impact, population
+    _batch.add_command(commands)  # batch: row-level results of a population
     for toolkit in (_check, _casetests, _docs, _facts_template):  # check, test, docs, facts-template
         toolkit.add_command(commands)
     from .service import add_command as add_serve  # serve: FastAPI and uvicorn load only when it runs

@@ -11,7 +11,8 @@ The hierarchy::
     ├── FactsError                   the facts of a case are wrong (has a JSON path per problem)
     ├── VersionSelectionError        no law version governs the date, or the forced version is unknown
     ├── KernelError                  the rule kernel (durable-rules) failed for one evaluation
-    └── OutputPathError              a file or folder a command was asked to write cannot be written
+    ├── OutputPathError              a file or folder a command was asked to write cannot be written
+    └── ColumnarError                a rule has a construct the columnar backend cannot compile (names it)
 
 Errors that describe many problems (a ruleset check, a facts document) carry them in ``problems``;
 ``str(error)`` is always a complete, human-readable message.
@@ -25,6 +26,7 @@ from ._i18n import N_
 from ._i18n import gettext as _
 
 __all__ = [
+    "ColumnarError",
     "ExpressionError",
     "FactsError",
     "KernelError",
@@ -179,3 +181,13 @@ class KernelError(RegoleError):
 class OutputPathError(RegoleError):
     """A file or folder a command was asked to write cannot be written (a missing folder, a folder where a
     file is expected, no permission); checked before the work starts."""
+
+
+class ColumnarError(RegoleError):
+    """A law version has a construct that the columnar backend cannot compile into a vectorized plan; the
+    message names the rule and the construct (the Rete backend evaluates it). Raised when compiling, never
+    half-way through a table."""
+
+    def __init__(self, message: str, *, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule

@@ -11,15 +11,21 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from hypothesis import settings
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 
 from engine import LawVersion, Library, Result, evaluate
 from engine._facts import selecting_date, to_values
-from engine._network import topological
 from engine._resources import schemas_dir
 from engine._values import NOT_COMPUTED, Unknown
+from engine.backends._network import topological
 from engine.cli import main
+
+# Tests never assert on wall-clock time: the machines are shared and noisy (a property that took 1 ms took
+# 377 ms once under load), so Hypothesis's per-example deadline is off for the whole suite.
+settings.register_profile("regole", deadline=None)
+settings.load_profile("regole")
 
 BASE_2024: dict[str, Any] = {
     "data_domanda": "2024-09-10",
@@ -117,7 +123,7 @@ def reference_values(law: LawVersion, facts: dict[str, Any]) -> dict[str, Any]:
 
 
 class RecordingDurable:
-    """Stands in for the durable-rules module (monkeypatch ``engine._kernel._durable``): keeps each fact
+    """Stands in for the durable-rules module (monkeypatch ``engine.backends._kernel._durable``): keeps each fact
     asserted, parsed (so a fact that is not JSON fails), and the name of each rule that fires."""
 
     def __init__(self, durable: Any) -> None:

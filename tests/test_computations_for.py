@@ -22,9 +22,9 @@ from population import application
 from engine import LawVersion, Library, explain
 from engine._compile import load_ruleset_text
 from engine._facts import selecting_date
-from engine._kernel import Kernel
 from engine._run import prepare, run_case
 from engine._values import NOT_COMPUTED, NotComputed, Unknown
+from engine.backends._kernel import Kernel
 
 ROOT = Path(__file__).resolve().parent.parent
 ISCRO_2024 = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
@@ -147,7 +147,7 @@ def test_a_refused_case_reports_its_computations_as_not_computed() -> None:
 
 def test_the_rules_of_the_computations_fire_for_an_admitted_case_only(
         library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine._kernel as kernel_module
+    import engine.backends._kernel as kernel_module
 
     law = library.get("iscro", "2024")
     kernel = Kernel(law)

@@ -489,4 +489,4 @@ def test_malformed_json_reports_line_and_column() -> None:
 
 def test_facts_must_be_an_object() -> None:
     code, path, message = only(facts_error("[1, 2]"))
-    assert (code, path, message) == ("F002", "$", "the facts must be a JSON object, got list")
+    assert (code, path, message) == ("F002", "$", "the facts must be a JSON object, got an array")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from conftest import BASE_2024, case, run
 
-import engine._kernel as kernel_module
+import engine.backends._kernel as kernel_module
 from engine import Explainer, FactsError, KernelError, Library, RulesetError, TemplateError, evaluate
 from engine._compile import load_ruleset_text
 

@@ -105,10 +105,10 @@ def test_evaluate_takes_lang_and_keeps_codes_and_paths() -> None:
 def test_a_message_keeps_the_language_it_was_raised_in() -> None:
     with _i18n.language("en"), pytest.raises(FactsError) as raised:
         evaluate("[1]", family="iscro")
-    assert str(raised.value) == "$: the facts must be a JSON object, got list"  # read later, still English
+    assert str(raised.value) == "$: the facts must be a JSON object, got an array"  # read later, still English
     with pytest.raises(FactsError) as italian:
         evaluate("[1]", family="iscro")
-    assert str(italian.value) == "$: i fatti devono essere un oggetto JSON, non una lista"
+    assert str(italian.value) == "$: i fatti devono essere un oggetto JSON, non un array"
 
 
 def test_a_problem_renders_its_labels_in_the_language_in_force() -> None:

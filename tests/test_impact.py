@@ -9,7 +9,6 @@ import datetime as dt
 import io
 import json
 import random
-import sys
 from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
@@ -337,14 +336,6 @@ def test_html_report_is_well_formed(jsonl: Path, laws: dict[str, LawVersion]) ->
     assert "transition matrix of decisions" in page
     assert "distribution of importo_mensile" in page
     assert "reddito_lavoro_autonomo.2023" in page  # the bad row is listed
-
-
-def test_parquet_without_pyarrow_says_how_to_get_it(jsonl: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "pyarrow", None)  # as on an installation without the optional pyarrow
-    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
-    code, _, err = cli("impact", str(jsonl), "--versions", "2021,2024", "--format", "parquet")
-    assert code == 3
-    assert "reading Parquet needs pyarrow, which is not installed" in err
 
 
 def test_parquet_flat_and_nested(tmp_path: Path, laws: dict[str, LawVersion]) -> None:

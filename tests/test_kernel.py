@@ -152,7 +152,7 @@ def test_same_facts_give_byte_identical_json(library: Library) -> None:
 def test_parameters_worked_out_once_per_day_match_a_fresh_computation(library: Library) -> None:
     """The kernel caches the parameters' JSON per selecting date and the trace plan their records: cases of
     many days, run in turn, decide as they do with nothing cached, and results own their parameter maps."""
-    from engine._kernel import Kernel
+    from engine.backends._kernel import Kernel
 
     rng = random.Random(11)
     cases = [application(rng, first_year=2024, last_year=2026) for _ in range(300)]
@@ -176,7 +176,7 @@ def test_a_decision_rule_too_long_for_durable_rules_gets_a_level_of_its_own(libr
     values the rule passes durable-rules' limit of 32 expressions, and the kernel falls back to reading
     every outcome one level later. Decisions agree with the Python evaluator either way."""
     from engine._compile import load_ruleset_text
-    from engine._kernel import Kernel
+    from engine.backends._kernel import Kernel
 
     text = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
     extra = "".join(f"""  - id: requisito.extra_{i}
@@ -197,8 +197,8 @@ def test_a_value_whose_rule_fires_before_what_it_reads_computes_its_chain(
     """durable-rules fires the rules of a level in the order they were declared, which the kernel makes the
     order of dependencies; declared the other way round, each value's action computes what it reads first,
     and decisions still agree with the Python evaluator."""
-    import engine._kernel as kernel_module
-    from engine._kernel import Kernel
+    import engine.backends._kernel as kernel_module
+    from engine.backends._kernel import Kernel
 
     topological = kernel_module.topological
     monkeypatch.setattr(kernel_module, "topological", lambda nodes: list(reversed(topological(nodes))))
@@ -226,7 +226,7 @@ def test_definito_is_decided_natively_and_agrees_with_the_python_evaluator(libra
     value for the year (the 2026 window opening has none), agree with the Python evaluator, negated or not,
     alone or inside a larger condition that can be unknown."""
     from engine._compile import load_ruleset_text
-    from engine._kernel import Kernel
+    from engine.backends._kernel import Kernel
 
     conditions = ["definito(titolare_assegno_ordinario_invalidita)", "not definito(apertura_finestra)",
                   "definito(apertura_finestra) and reddito_anno_riferimento < soglia_calo",
@@ -281,7 +281,7 @@ def test_random_conditions_decided_by_the_network_agree_with_the_python_evaluato
     missing: each requirement's outcome from the network is the Python evaluator's, unknown included, and
     so is the decision."""
     from engine._compile import load_ruleset_text
-    from engine._kernel import Kernel
+    from engine.backends._kernel import Kernel
 
     extra = "".join(f"""  - id: requisito.casuale_{i}
     title: Condizione casuale {i}
@@ -298,8 +298,8 @@ def test_a_level_whose_fact_carries_no_value_is_still_asserted(library: Library,
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """With every fact and parameter unknown, the first level's fact has its level and nothing else, and
     every fact asserted is well-formed JSON."""
-    import engine._kernel as kernel_module
-    from engine._kernel import Kernel
+    import engine.backends._kernel as kernel_module
+    from engine.backends._kernel import Kernel
 
     law = library.get("iscro", "2024")
     kernel = Kernel(law)
@@ -318,7 +318,7 @@ def test_many_comparisons_on_one_value_stay_within_durable_rules_alpha_stack(lib
     matches below the current one. Each comparison's ``$ex`` guard groups the comparisons on one value
     under one node, so 100 requirements comparing two values with literals evaluate."""
     from engine._compile import load_ruleset_text
-    from engine._kernel import Kernel
+    from engine.backends._kernel import Kernel
 
     pairs = [("reddito_anno_riferimento", "{i}.50"), ("anni_partita_iva_compiuti", "{i}")]
     extra = "".join(f"""  - id: requisito.soglia_{i}
@@ -342,7 +342,7 @@ def test_a_requirement_durable_rules_cannot_test_is_one_rule_deciding_in_python(
     its outcome one level later. It, and a computed value, may read a boolean the network decides, which
     is absent when unknown. Outcomes and decisions agree with the Python evaluator, unknown included."""
     from engine._compile import load_ruleset_text
-    from engine._kernel import Kernel
+    from engine.backends._kernel import Kernel
 
     kernel = Kernel(library.get("iscro", "2024"))
     deciding = [rule for rule, make in kernel._makers.items()
@@ -390,7 +390,7 @@ def test_kleene_logic_holds_inside_parts_computed_in_python() -> None:
     from conftest import BASE_2024, case
 
     from engine._compile import load_ruleset_text
-    from engine._kernel import Kernel
+    from engine.backends._kernel import Kernel
 
     text = (ROOT / "rulesets" / "iscro" / "2024.yaml").read_text("utf-8")
     derived = """  reddito_scelto:

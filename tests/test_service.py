@@ -196,6 +196,7 @@ def test_compare_gives_the_cli_json(client: TestClient, library: Library) -> Non
     body = client.post("/compare?a=2021&b=2024&family=iscro", content=EXAMPLE.read_bytes()).json()
     data = json.loads(EXAMPLE.read_text())
     expected = compare_case(data, library.get("iscro", "2021"), library.get("iscro", "2024")).to_dict()
+    expected["a"]["path"], expected["b"]["path"] = "iscro/2021.yaml", "iscro/2024.yaml"  # no server folders
     assert body == json.loads(json.dumps(expected))
     assert body["b"]["decision"] == "ammesso"
     guessed = client.post("/compare?a=iscro@2021&b=iscro@2024", content=EXAMPLE.read_bytes()).json()
@@ -217,6 +218,7 @@ def test_compare_needs_both_versions(client: TestClient) -> None:
 def test_diff_gives_the_cli_json(client: TestClient, library: Library) -> None:
     body = client.get("/diff/iscro@2021/iscro@2024").json()
     expected = diff_versions(library.get("iscro", "2021"), library.get("iscro", "2024")).to_dict()
+    expected["old"]["path"], expected["new"]["path"] = "iscro/2021.yaml", "iscro/2024.yaml"  # no server folders
     assert body == json.loads(json.dumps(expected))
     assert body["format"] == "regole-diff"
     assert client.get("/diff/iscro@2024/iscro@2024").json()["same"] is True

@@ -51,6 +51,11 @@ TEXT = {
     "timeout": N_("the request took longer than the limit of {seconds} seconds"),
     "not_utf8": N_("the text is not UTF-8 (invalid byte at offset {offset})"),
     "not_found": N_("no resource at {path}"),
+    "slow_body": N_("the request body did not arrive within {seconds} seconds"),
+    "cross_origin": N_("request from another origin ({origin}): the service accepts requests with a body only from "
+                       "its own pages or from clients without a browser"),
+    "bad_host": N_("the service answers only to the names {allowed}, not to {host!r} (protection against DNS "
+                   "rebinding)"),
     "method": N_("the method {method} is not allowed on {path}"),
     "internal": N_("unexpected error of the service; the details are in the server's log"),
     "lang": N_("unknown language {lang!r}: regole speaks {languages}"),
@@ -73,7 +78,8 @@ class Settings:
     max_body_bytes: int = 1_000_000
     timeout_seconds: float = 10.0
     threads: int = 4
-    max_edited_versions: int = 500  # each keeps a network of about 0.5 MB for the life of the worker
+    max_edited_versions: int = 200  # each keeps about 1.3 MB (its network and version) for the life of the worker
+    allowed_hosts: tuple[str, ...] = ()  # names the Host header may carry; empty: any (see regole serve)
     warm: bool = field(default=True, compare=False)
 
     def environment(self) -> dict[str, str]:
@@ -81,6 +87,8 @@ class Settings:
                f"{_ENV}THREADS": str(self.threads), f"{_ENV}MAX_EDITED_VERSIONS": str(self.max_edited_versions)}
         if self.rulesets is not None:
             env[f"{_ENV}RULESETS"] = str(self.rulesets)
+        if self.allowed_hosts:
+            env[f"{_ENV}ALLOWED_HOSTS"] = ",".join(self.allowed_hosts)
         return env
 
     @classmethod
@@ -91,7 +99,8 @@ class Settings:
                    max_body_bytes=int(env.get(f"{_ENV}MAX_BODY_BYTES", cls.max_body_bytes)),
                    timeout_seconds=float(env.get(f"{_ENV}TIMEOUT_SECONDS", cls.timeout_seconds)),
                    threads=int(env.get(f"{_ENV}THREADS", cls.threads)),
-                   max_edited_versions=int(env.get(f"{_ENV}MAX_EDITED_VERSIONS", cls.max_edited_versions)))
+                   max_edited_versions=int(env.get(f"{_ENV}MAX_EDITED_VERSIONS", cls.max_edited_versions)),
+                   allowed_hosts=tuple(h for h in env.get(f"{_ENV}ALLOWED_HOSTS", "").split(",") if h))
 
 
 class ProblemDetails(BaseModel):
@@ -112,6 +121,43 @@ class _TooLarge(Exception):
 
 class _TimedOut(Exception):
     pass
+
+
+class _SlowBody(Exception):
+    pass
+
+
+# Security headers of every answer; the pages get their own Content-Security-Policy below.
+_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
+            "Cross-Origin-Resource-Policy": "same-origin"}
+_PAGE_POLICY = "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+# Swagger UI's page starts it with an inline script and styles parts of itself inline.
+_DOCS_POLICY = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+                "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+_API_POLICY = "default-src 'none'; frame-ancestors 'none'"
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _host_name(host: str) -> str:
+    """The name in a Host header, without its port: ``127.0.0.1:8000`` → ``127.0.0.1``, ``[::1]:80`` → ``::1``."""
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _cross_origin(request: Request) -> str | None:
+    """The foreign origin of a browser request with a body, or None. A page elsewhere (or a rebound DNS name)
+    must not make a visitor's browser post to this service: browsers send ``Origin`` and ``Sec-Fetch-Site``."""
+    if request.method in _SAFE_METHODS:
+        return None
+    site = request.headers.get("sec-fetch-site")
+    if site is not None and site not in ("same-origin", "none"):
+        return request.headers.get("origin") or site
+    origin = request.headers.get("origin")
+    if origin is None:
+        return None
+    host = request.headers.get("host", "")
+    return None if origin.split("://", 1)[-1] == host else origin
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
@@ -157,11 +203,15 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
         if declared.isdigit() and int(declared) > settings.max_body_bytes:
             raise _TooLarge
         chunks, size = [], 0
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > settings.max_body_bytes:
-                raise _TooLarge
-            chunks.append(chunk)
+        try:
+            async with asyncio.timeout(settings.timeout_seconds):  # a body trickling in holds a connection
+                async for chunk in request.stream():
+                    size += len(chunk)
+                    if size > settings.max_body_bytes:
+                        raise _TooLarge
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise _SlowBody from None
         return b"".join(chunks)
 
     def answer(status: int, content: dict[str, Any]) -> JSONResponse:
@@ -177,12 +227,19 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
         return answer(*problem("urn:regole:problema:troppo-grande", detail, instance=request.url.path,
                                limit_bytes=settings.max_body_bytes))
 
-    @app.exception_handler(_TimedOut)
-    async def timed_out(request: Request, exc: _TimedOut) -> JSONResponse:
-        detail = _(TEXT["timeout"]).format(seconds=_i18n.number(settings.timeout_seconds))
-        response = answer(*problem("urn:regole:problema:tempo-scaduto", detail, instance=request.url.path))
-        response.headers["Retry-After"] = "1"
+    # Out of time: the work (503, try again soon), or the client sending its body (408, and hang up on it).
+    _late = {_TimedOut: ("tempo-scaduto", "timeout", ("Retry-After", "1")),
+             _SlowBody: ("corpo-lento", "slow_body", ("Connection", "close"))}
+
+    async def late(request: Request, exc: Exception) -> JSONResponse:
+        kind, text, (header, value) = _late[type(exc)]
+        detail = _(TEXT[text]).format(seconds=_i18n.number(settings.timeout_seconds))
+        response = answer(*problem(f"urn:regole:problema:{kind}", detail, instance=request.url.path))
+        response.headers[header] = value
         return response
+
+    for late_error in _late:
+        app.add_exception_handler(late_error, late)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -213,6 +270,20 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
         return answer(*problem("urn:regole:problema:interno", _(TEXT["internal"]), instance=request.url.path))
 
     @app.middleware("http")
+    async def guard(request: Request, call_next: Callable[[Request], Any]) -> Response:
+        """Refuse a Host the service was not started for, and a browser's request with a body from elsewhere."""
+        path, host = request.url.path, request.headers.get("host", "")
+        if settings.allowed_hosts and host and _host_name(host) not in settings.allowed_hosts:  # HTTP/1.0: none
+            detail = _(TEXT["bad_host"]).format(allowed=", ".join(settings.allowed_hosts), host=host)
+            return answer(*problem("urn:regole:problema:host", detail, instance=path))
+        origin = _cross_origin(request)
+        if origin is not None:
+            return answer(*problem("urn:regole:problema:origine", _(TEXT["cross_origin"]).format(origin=origin),
+                                   instance=path))
+        response: Response = await call_next(request)
+        return response
+
+    @app.middleware("http")
     async def headers(request: Request, call_next: Callable[[Request], Any]) -> Response:
         asked = request.query_params.get("lang")
         try:
@@ -228,11 +299,11 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
             with _i18n.language(lang):
                 response = await call_next(request)
         response.headers["Content-Language"] = lang
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        if request.url.path == "/" or request.url.path.startswith("/static/"):
-            response.headers["Content-Security-Policy"] = ("default-src 'self'; img-src 'self' data:; "
-                                                           "frame-ancestors 'none'; "
-                                                           "base-uri 'none'; form-action 'none'")
+        response.headers.update(_HEADERS)
+        path = request.url.path
+        page = path == "/" or path.startswith("/static/")
+        response.headers["Content-Security-Policy"] = (_PAGE_POLICY if page else
+                                                       _DOCS_POLICY if path == "/docs" else _API_POLICY)
         return response
 
     # -- the playground ---------------------------------------------------------------------------------------
@@ -255,6 +326,10 @@ def create_app(settings: Settings | None = None, *, library: Library | None = No
     @app.get("/health", summary="Il servizio risponde", tags=["servizio"])
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.head("/health", include_in_schema=False)  # what many monitors send
+    async def health_head() -> Response:
+        return Response(status_code=200)
 
     @app.get("/rulesets", summary="Famiglie e versioni di legge, con i periodi che governano", tags=["regole"])
     async def rulesets() -> dict[str, Any]:

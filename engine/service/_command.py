@@ -18,6 +18,8 @@ TEXT = {
     "exposed": N_("regole serve: warning, {host} exposes the service to other machines; it has no authentication"),
 }
 
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1")
+
 
 def add_command(commands: Any) -> None:
     serve = commands.add_parser(
@@ -62,10 +64,11 @@ def run_serve(args: argparse.Namespace, library: Any, out: TextIO, err: TextIO) 
     for family in library.families():  # a broken ruleset stops here with the CLI's message, not in a worker
         library.versions(family)
     rulesets = Path(args.rulesets).resolve() if getattr(args, "rulesets", None) else None
+    loopback = args.host in ("127.0.0.1", "localhost", "::1")  # then only loopback names: no DNS rebinding
     settings = Settings(rulesets=rulesets, max_body_bytes=args.max_body, timeout_seconds=args.timeout,
-                        threads=args.threads)
+                        threads=args.threads, allowed_hosts=LOOPBACK_NAMES if loopback else ())
     os.environ.update(settings.environment())  # the worker processes read their settings from here
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    if not loopback:
         print(_(TEXT["exposed"]).format(host=args.host), file=err)
     print(_(TEXT["listening"]).format(host=args.host, port=args.port), file=err)
     uvicorn.run("engine.service._app:app_from_environment", factory=True, host=args.host, port=args.port,

@@ -59,7 +59,13 @@ def list_rulesets(library: Library) -> dict[str, Any]:
 
 
 def describe_version(library: Library, family: str, version: str) -> dict[str, Any]:
-    return version_to_dict(library.get(family, version))
+    law = library.get(family, version)
+    return {**version_to_dict(law), "path": _public_path(law)}
+
+
+def _public_path(law: LawVersion) -> str:
+    """Where a version's file is, as ``<family>/<file>``: the server's own folders are no client's business."""
+    return f"{law.family}/{Path(law.path).name}"
 
 
 def ruleset_source(library: Library, family: str, version: str) -> str:
@@ -103,13 +109,21 @@ def compare(raw: bytes, library: Library, *, a: str, b: str, family: str | None)
     data = parse_facts_json(raw)
     if family is None and not ("@" in a and "@" in b):
         family = library.guess_family(data)
-    return compare_case(data, named_version(a, library, family), named_version(b, library, family),
-                        ).to_dict()
+    law_a, law_b = named_version(a, library, family), named_version(b, library, family)
+    return _public_paths(compare_case(data, law_a, law_b).to_dict(), a=law_a, b=law_b)
 
 
 def diff(library: Library, a: str, b: str) -> dict[str, Any]:
     old, new = named_version(a, library, None), named_version(b, library, None)
-    return diff_versions(old, new).to_dict()
+    return _public_paths(diff_versions(old, new).to_dict(), old=old, new=new)
+
+
+def _public_paths(out: dict[str, Any], **sides: LawVersion) -> dict[str, Any]:
+    """``out`` with the file of the version at each of its ``sides`` named by :func:`_public_path`."""
+    for side, law in sides.items():
+        if isinstance(out.get(side), dict) and "path" in out[side]:
+            out[side] = {**out[side], "path": _public_path(law)}
+    return out
 
 
 def check(text: str) -> dict[str, Any]:

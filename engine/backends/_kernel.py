@@ -8,7 +8,7 @@ fact per level that carries every value known so far, and durable-rules decides 
 
 * a requirement (or a boolean derived value) is a ``T`` rule with its condition and an ``F`` rule with
   the negated condition, which fire when it is true or false, neither when Kleene logic says unknown
-  (engine/_network.py makes their expressions). When the network can test no part of a condition, a
+  (engine/backends/_network.py makes their expressions). When the network can test no part of a condition, a
   requirement is one rule whose action decides it in Python, and a boolean derived value or computation
   is computed like the values below;
 * a non-boolean derived value or computation (and a synthetic part of a condition) is a rule of the level
@@ -46,12 +46,12 @@ from typing import Any
 
 import durable_rules_engine as _durable
 
-from ._compile import LawVersion, Node
-from ._evaluate import EvaluationError, Evaluator
-from ._i18n import gettext as _
+from .._compile import LawVersion, Node
+from .._evaluate import EvaluationError, Evaluator
+from .._i18n import gettext as _
+from .._values import Unknown
+from ..errors import KernelError
 from ._network import Conditions, Synthetic, encoder, fragment, topological, transitive
-from ._values import Unknown
-from .errors import KernelError
 
 _LEVEL = "l"
 # The kernel's own names start with "#", which no name of a ruleset can (schemas/ruleset.schema.json).

@@ -1,5 +1,5 @@
 """Stage 4a, translate: the conditions of a law version as durable-rules expressions, and values as the
-JSON that the network's facts carry. Nothing here runs durable-rules (engine/_kernel.py does).
+JSON that the network's facts carry. Nothing here runs durable-rules (engine/backends/_kernel.py does).
 
 How a condition becomes two rules' expressions
 ----------------------------------------------
@@ -41,9 +41,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from ._compile import Node
-from ._evaluate import Evaluator, compile_expression
-from ._expr import BoolOp, Call, Compare, Expr, Lit, Not, Ref, free_names
+from .._compile import Node
+from .._evaluate import Evaluator, compile_expression
+from .._expr import BoolOp, Call, Compare, Expr, Lit, Not, Ref, free_names
 
 _INVERSE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}

@@ -1,0 +1,198 @@
+"""The columnar backend: a law version evaluated by the numpy walker (engine/backends/_columnar_numpy.py) on
+whole columns of a fact table (:mod:`._layout`), giving the result table (:mod:`._results`). A table of many
+rows is cut into slices run on a pool of threads (numpy releases the GIL in the loops that take the time).
+
+Why numpy, after a spike between Polars and DuckDB and a first version on DuckDB: docs/columnar.md.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .._compile import LawVersion
+from ..errors import ColumnarError, FactsError, Problem
+from ._columnar_numpy import Num, Plain, Walker, round_half_up
+from ._layout import NUMBER_SCALE, ROW
+from ._results import DECISION as DECISION_COLUMN
+from ._results import DECISIONS, OUTCOMES, VERSION, outcome_array, output_type, requirement_column, schema
+from ._results import ERROR as ERROR_COLUMN
+from ._results import MISSING as MISSING_COLUMN
+
+BATCH_ROWS = 250_000  # at most this many rows per slice: a larger slice's arrays cost more per row (measured)
+SLICE_ROWS = 100_000  # at least this many rows per slice when running on several threads (a call costs ~2 ms)
+WIDE = False  # True: every integer as a Python integer (the path taken past 62 bits), for the tests
+
+
+def check(law: LawVersion) -> None:
+    """Walk ``law`` on an empty table now (a :class:`ColumnarError` names what the backend cannot evaluate)."""
+    from ._facts_table import facts_table
+
+    walker = Walker(law, facts_table(law, []))
+    walker.run()
+    walker.missing()
+
+
+def evaluate_table(law: LawVersion, facts: pa.Table, *, threads: int | None = None) -> pa.Table:
+    """The result table of every row of ``facts`` under ``law``, each row with the parameters in force on its own
+    selecting date. Rows whose arithmetic fails (a division by zero, a date that does not exist) are
+    evaluated by the Rete kernel, which reports the failure in ``errore`` for that row only. ``threads``: how
+    many slices of the table run at once (by default one per core); a table of more than BATCH_ROWS rows is
+    walked in slices of at most that many, so that memory grows with the slice, not the table."""
+    _check_selecting_dates(law, facts)
+    workers = max(1, int(threads or os.cpu_count() or 1))
+    if (workers == 1 or facts.num_rows < 2 * SLICE_ROWS) and facts.num_rows <= BATCH_ROWS:
+        return _evaluate(law, facts)
+    size = min(BATCH_ROWS, max(SLICE_ROWS, -(-facts.num_rows // workers)))
+    slices = [facts.slice(start, size) for start in range(0, facts.num_rows, size)]
+    with ThreadPoolExecutor(workers) as pool:
+        return pa.concat_tables(list(pool.map(lambda part: _evaluate(law, part), slices)))
+
+
+def _evaluate(law: LawVersion, facts: pa.Table) -> pa.Table:
+    walker = _walk(law, facts)
+    decision = _index(walker.decision, facts.num_rows)
+    undetermined = decision == 2
+    missing = None
+    if np.any(undetermined):
+        subset = _walk(law, facts.filter(pa.array(undetermined)))
+        missing = _spread(subset.missing(), undetermined)
+    results = _results(law, facts, walker, decision, missing)
+    errors = np.broadcast_to(walker.error_rows(), (facts.num_rows,))
+    if np.any(errors):
+        results = _with_rete_rows(law, facts, results, pa.array(errors))
+    return results
+
+
+def _walk(law: LawVersion, facts: pa.Table) -> Walker:
+    walker = Walker(law, facts, wide=WIDE)
+    try:
+        walker.run()
+    except (OverflowError, ArithmeticError) as exc:  # pragma: no cover - the bounds send such values to Python ints
+        raise ColumnarError(f"{law.key}: the columnar evaluation failed: {exc}") from exc
+    return walker
+
+
+def _index(value: Plain, n: int) -> np.ndarray:
+    """0 for true, 1 for false, 2 for unknown: the index of an outcome or a decision in its dictionary."""
+    index = np.empty(n, np.int8)  # a boolean is false where unknown: 1 for not true, plus 1 for unknown
+    np.logical_not(np.broadcast_to(value.data, (n,)), out=index.view(bool))
+    index += np.logical_not(np.broadcast_to(value.known, (n,))).view(np.int8)
+    return index
+
+
+def _check_selecting_dates(law: LawVersion, facts: pa.Table) -> None:
+    """Each row's parameters come from its selecting date: a row without it is refused (as the Rete adapter
+    does; the readers of population files refuse such rows first)."""
+    if not facts.num_rows:
+        return
+    if law.selected_by not in facts.column_names:
+        number = facts.column(ROW)[0].as_py()
+    elif facts.column(law.selected_by).null_count:
+        number = facts.column(ROW).filter(pc.is_null(facts.column(law.selected_by)))[0].as_py()
+    else:
+        return
+    raise FactsError([Problem(f"row {number}: required field {law.selected_by!r} is missing: it selects the "
+                              "parameters", code="F005", path=f"$.{law.selected_by}")])
+
+
+def _spread(lists: pa.ListArray | None, where: np.ndarray) -> pa.ListArray:
+    """A list column with ``lists`` at the rows where ``where`` is true, in order, and an empty list elsewhere."""
+    offsets = np.zeros(len(where) + 1, np.int32)
+    if lists is None:
+        return pa.ListArray.from_arrays(pa.array(offsets), pa.array([], pa.string()))
+    lengths = np.zeros(len(where), np.int32)
+    lengths[where] = np.diff(np.asarray(lists.offsets))
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.ListArray.from_arrays(pa.array(offsets), lists.flatten())
+
+
+def _results(law: LawVersion, facts: pa.Table, walker: Walker, decision: np.ndarray,
+             missing: pa.ListArray | None) -> pa.Table:
+    target = schema(law)
+    n = facts.num_rows
+    admitted = decision == 0
+    columns: dict[str, Any] = {
+        ROW: facts.column(ROW),
+        VERSION: pa.repeat(pa.scalar(law.version), n),
+        DECISION_COLUMN: outcome_array(pa.array(decision), DECISIONS),
+        MISSING_COLUMN: missing if missing is not None else _spread(None, np.zeros(n, bool)),
+        ERROR_COLUMN: pa.nulls(n, pa.string()),
+    }
+    for node in law.requirements:
+        columns[requirement_column(node.name)] = outcome_array(pa.array(_index(walker.requirements[node.name], n)),
+                                                               OUTCOMES)
+    for name in law.outputs:
+        value = walker.values[name]
+        assert isinstance(value, Num | Plain)
+        known = np.broadcast_to(value.known, (n,))
+        if name in walker.gated:
+            known = known & admitted
+        columns[name] = _output(value, output_type(law, name), n, known)
+    arrays = [columns[f.name] if columns[f.name].type == f.type else pc.cast(columns[f.name], f.type) for f in target]
+    return pa.Table.from_arrays(arrays, schema=target)
+
+
+def _output(value: Num | Plain, ftype: Any, n: int, known: np.ndarray) -> pa.Array:
+    """An output column as the result layout types it: money in cents, numbers at 12 decimals (half up)."""
+    if isinstance(value, Num):
+        places = {"money": 2, "integer": 0}.get(str(ftype), NUMBER_SCALE)
+        data = np.broadcast_to(round_half_up(value, places).data, (n,))
+        if data.dtype == object:  # Python integers: those that fit 64 bits, or an error
+            data = np.where(known, data, 0)
+            if ftype == "number":
+                return _decimals(data, np.logical_not(known))
+            try:
+                data = data.astype(np.int64)
+            except OverflowError as exc:
+                raise ColumnarError(f"an output leaves 64 bits: {exc}") from exc
+        if ftype == "number":
+            return _decimals(np.asarray(data, dtype=np.int64), np.logical_not(known))
+        return _arrow(pa.int64(), np.asarray(data, dtype=np.int64), known)
+    data = np.broadcast_to(value.data, (n,))
+    if ftype == "date":
+        return _arrow(pa.date32(), np.asarray(data, dtype=np.int32), known)
+    if ftype == "boolean":
+        return _arrow(pa.bool_(), np.packbits(np.asarray(data, dtype=bool), bitorder="little"), known)
+    return pa.array(np.asarray(data, dtype=object), pa.string(), mask=np.logical_not(known))
+
+
+def _arrow(atype: pa.DataType, data: np.ndarray, known: np.ndarray) -> pa.Array:
+    """An Arrow array over the buffer of ``data`` (not copied), null where not ``known``."""
+    validity = None if known.all() else pa.py_buffer(np.packbits(known, bitorder="little"))
+    return pa.Array.from_buffers(atype, len(known), [validity, pa.py_buffer(np.ascontiguousarray(data))])
+
+
+def _decimals(data: np.ndarray, mask: np.ndarray) -> pa.Array:
+    """decimal128(38, 12) from integers of 1e-12."""
+    from decimal import Decimal
+
+    if data.dtype == object:
+        values = [None if m else Decimal(int(v)).scaleb(-NUMBER_SCALE) for v, m in
+                  zip(data.tolist(), mask.tolist(), strict=True)]
+        return pa.array(values, pa.decimal128(38, NUMBER_SCALE))
+    words = np.empty((len(data), 2), dtype="<i8")
+    words[:, 0] = data
+    words[:, 1] = data >> 63
+    valid = pa.array(np.logical_not(mask)).buffers()[1] if mask.any() else None
+    return pa.Array.from_buffers(pa.decimal128(38, NUMBER_SCALE), len(data), [valid, pa.py_buffer(words.tobytes())])
+
+
+def _with_rete_rows(law: LawVersion, facts: pa.Table, results: pa.Table, flagged: pa.BooleanArray) -> pa.Table:
+    """``results`` with the rows ``flagged`` evaluated again by the Rete kernel (the reference)."""
+    from .rete import evaluate_table as rete_table
+
+    rete = rete_table(law, facts.filter(flagged))
+    positions = pa.array(range(facts.num_rows), pa.int64())
+    kept = results.filter(pc.invert(flagged))
+    order = pa.concat_arrays([positions.filter(pc.invert(flagged)), positions.filter(flagged)])
+    merged = pa.concat_tables([kept, rete.cast(kept.schema)])
+    return merged.take(pc.sort_indices(order))
+
+
+__all__ = ["BATCH_ROWS", "SLICE_ROWS", "WIDE", "check", "evaluate_table"]

@@ -1,0 +1,170 @@
+"""``regole batch``: one row of results per application, under the version in force on each row's date (or a
+forced one), checked against ``regole evaluate`` of the same facts row by row; bad rows and rows no version
+governs in the errors file with their row and field; the three output formats; output paths refused before
+any work; the same results whatever the batch size."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+import pytest
+from conftest import cli
+
+from engine import evaluate
+from engine._dataset import write_jsonl
+from engine._population import load_population
+from engine._resources import rulesets_dir
+from engine._values import Unknown
+
+pytestmark = pytest.mark.usefixtures("english")  # these tests read the English wording
+
+ENGINES = ["columnar", "rete"]
+
+
+def applications(n: int) -> list[dict[str, Any]]:
+    """Synthetic ISCRO applications, one in five moved to 2022 (the 2021 regime), plus odd rows."""
+    spec = load_population(rulesets_dir() / "iscro" / "population" / "default.yaml")
+    rows = list(spec.applications(n, 11))
+    for i in range(0, n, 5):
+        rows[i]["data_domanda"] = "2022-" + rows[i]["data_domanda"][5:]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("batch") / "domande.jsonl"
+    rows = applications(60)
+    with path.open("w", encoding="utf-8") as handle:
+        write_jsonl(rows, handle)
+        handle.write('{"data_domanda": "2019-05-05"}\n')  # row 61: no version governs 2019
+        handle.write('{"data_domanda": "2024-09-10", "reddito_dichiarato": {"2023": "6.000,50"}}\n')  # row 62
+        handle.write("\n")  # a blank line is no row
+        handle.write(json.dumps(rows[1]) + "\n")  # row 64, good
+    return path
+
+
+def shown(value: Any) -> Any:
+    """An output as the JSON Lines results hold it: euros with two decimals, dates as text, unknown left out."""
+    if isinstance(value, Unknown):
+        return None
+    if isinstance(value, Decimal):
+        return f"{value.quantize(Decimal('0.01'), ROUND_HALF_UP):f}"
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def results_of(path: Path) -> list[dict[str, Any]]:
+    if path.suffix == ".parquet":
+        return list(pq.read_table(str(path)).to_pylist())
+    if path.suffix == ".csv":
+        return list(pcsv.read_csv(str(path), convert_options=pcsv.ConvertOptions(strings_can_be_null=True))
+                    .to_pylist())
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_every_row_as_regole_evaluate_decides_it(data: Path, tmp_path: Path, engine: str) -> None:
+    out, errors = tmp_path / "r.jsonl", tmp_path / "e.jsonl"
+    code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(out), "--errors", str(errors),
+                       "--engine", engine)
+    assert code == 0, err
+    assert "63 domande lette, 61 valutate, 2 scartate" in err
+    results = {r["__row"]: r for r in results_of(out)}
+    lines = data.read_text(encoding="utf-8").splitlines()
+    assert sorted(results) == [*range(1, 61), 64]
+    for number, result in results.items():
+        expected = evaluate(json.loads(lines[number - 1]), family="iscro")
+        assert result["versione"] == expected.version
+        assert result["decisione"] == expected.decision
+        for requirement in expected.requirements:
+            assert result.get(requirement.id) == requirement.outcome
+        for name, value in expected.outputs.items():
+            assert result.get(name) == shown(value), (number, name)
+        assert result["mancanti"] == list(expected.missing_facts)
+    problems = [json.loads(line) for line in errors.read_text(encoding="utf-8").splitlines()]
+    assert [(p["row"], p["field"]) for p in problems] == [(61, "data_domanda"), (62, "reddito_dichiarato.2023")]
+    assert "no version of iscro governs 5 May 2019" in problems[0]["message"]
+
+
+def test_formats_and_forced_version(data: Path, tmp_path: Path) -> None:
+    rows = {}
+    for suffix in (".parquet", ".csv", ".jsonl"):
+        out = tmp_path / f"r{suffix}"
+        code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(out), "--law-version", "2021",
+                           "--engine", "rete")
+        assert code == 0, err
+        rows[suffix] = results_of(out)
+    assert {r["versione"] for r in rows[".jsonl"]} == {"2021"}  # the version is forced on every row
+    assert "requisito.assegno_inclusione" not in rows[".jsonl"][0]  # only 2021's requirements
+    parquet_money = [r["importo_mensile"] for r in rows[".parquet"]]
+    assert all(m is None or isinstance(m, Decimal) for m in parquet_money)
+    assert [None if m is None else f"{m:.2f}" for m in parquet_money] == \
+        [r.get("importo_mensile") for r in rows[".jsonl"]]
+    csv_money = [r["importo_mensile"] for r in rows[".csv"]]
+    assert [None if m is None else f"{Decimal(str(m)):.2f}" for m in csv_money] == \
+        [r.get("importo_mensile") for r in rows[".jsonl"]]
+    assert [r["mancanti"] or None for r in rows[".csv"]] == \
+        [";".join(r["mancanti"]) or None for r in rows[".jsonl"]]
+
+
+def test_batch_size_does_not_change_the_results(data: Path, tmp_path: Path) -> None:
+    outputs = []
+    for size in ("7", "100000"):
+        out = tmp_path / f"r{size}.parquet"
+        assert cli("batch", str(data), "--family", "iscro", "--out", str(out), "--engine", "rete",
+                   "--batch-rows", size)[0] == 0
+        outputs.append(pq.read_table(str(out)))
+    assert outputs[0].equals(outputs[1])
+
+
+def test_outputs_are_checked_before_any_work(data: Path, tmp_path: Path) -> None:
+    code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(tmp_path / "no" / "r.parquet"))
+    assert code == 3
+    assert "non esiste" in err
+    code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(tmp_path / "r.xlsx"))
+    assert code == 3
+    assert ".parquet, .csv o .jsonl" in err
+    code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(data.with_suffix(".csv")),
+                       "--errors", str(data.with_suffix(".csv")))
+    assert code == 3
+    assert "lo stesso file" in err
+    before = data.read_bytes()
+    copy = tmp_path / "d.jsonl"
+    copy.write_bytes(before)
+    code, _, err = cli("batch", str(copy), "--family", "iscro", "--out", str(tmp_path / "r.csv"),
+                       "--errors", str(copy))
+    assert code == 3
+    assert "è il file dei dati" in err
+    assert copy.read_bytes() == before
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_a_missing_data_file_and_a_missing_family(tmp_path: Path) -> None:
+    code, _, err = cli("batch", str(tmp_path / "none.csv"), "--family", "iscro", "--out", str(tmp_path / "r.csv"))
+    assert code == 3
+    assert "non esiste" in err
+    (tmp_path / "d.csv").write_text("data_domanda\n2024-09-10\n", encoding="utf-8")
+    code, _, err = cli("batch", str(tmp_path / "d.csv"), "--out", str(tmp_path / "r.csv"))
+    assert code == 5
+    assert "--family" in err
+
+
+def test_progress_only_on_a_terminal(data: Path, tmp_path: Path) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(tmp_path / "r.parquet"),
+                       stderr=Terminal())
+    assert code == 0
+    assert "\r  63 / 64 (98%) rows" in err or "\r  63 / 63 (100%) rows" in err
+    code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(tmp_path / "r.parquet"))
+    assert "\r" not in err
