@@ -28,9 +28,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from . import _i18n
 from ._compile import LawVersion
 from ._dataset import FORMATS as DATA_FORMATS
 from ._dataset import RowProblem, detect_format
+from ._i18n import N_
+from ._i18n import gettext as _
 from ._read_columns import BATCH_ROWS, FactBatch, count_rows, read_fact_tables
 from ._run import Library
 from .backends import ENGINES, evaluate_table
@@ -42,18 +45,23 @@ OUT_FORMATS = ("parquet", "csv", "jsonl")
 EURO = pa.decimal128(18, 2)
 MISSING_SEPARATOR = ";"
 
-_MESSAGES = {  # what a person reads (Italian), in one place
-    "no_out_format": "{path}: il formato dei risultati si sceglie dall'estensione: .parquet, .csv o .jsonl",
-    "no_folder": "{path}: la cartella {folder} non esiste",
-    "is_folder": "{path}: è una cartella, non un file",
-    "same_file": "{path}: è il file dei dati; scegli un altro file per i risultati",
-    "same_out": "--out e --errors sono lo stesso file",
-    "not_writable": "{path}: non si può scrivere ({reason})",
-    "no_data": "{path}: il file non esiste",
-    "done": "regole batch: {rows:,} domande lette, {good:,} valutate, {bad:,} scartate{errors}; risultati in {out}",
-    "errors_in": " (righe e campi in {path})",
-    "first_bad": "regole batch: la prima riga scartata: {problem}",
+_MESSAGES = {  # what a person reads, in one place (English msgids; engine/locale/it has the Italian)
+    "no_out_format": N_("{path}: the format of the results comes from the extension: .parquet, .csv or .jsonl"),
+    "no_folder": N_("{path}: the folder {folder} does not exist"),
+    "is_folder": N_("{path}: is a folder, not a file"),
+    "same_file": N_("{path}: is the data file; choose another file for the results"),
+    "same_out": N_("--out and --errors are the same file"),
+    "not_writable": N_("{path}: cannot be written (permission denied)"),
+    "no_data": N_("{path}: the file does not exist"),
+    "done": N_("regole batch: {rows} applications read, {good} evaluated, {bad} rejected{errors}; results in {out}"),
+    "errors_in": N_(" (rows and fields in {path})"),
+    "first_bad": N_("regole batch: the first rejected row: {problem}"),
+    "families": N_("several families of rules: name one with --family ({names})"),
 }
+
+
+def _say(key: str, **values: Any) -> str:
+    return _(_MESSAGES[key]).format(**values)
 
 
 # -- which version each row is evaluated under ------------------------------------------------------------------
@@ -94,12 +102,13 @@ def split_by_version(facts: pa.Table, laws: list[LawVersion], library: Library |
 
 def _selection_message(library: Library | None, family: str, laws: list[LawVersion], day: dt.date | None) -> str:
     if day is None:
-        return f"required field {laws[0].selected_by!r} is missing: it selects the law version"
+        return _("required field {name!r} is missing: it selects the law version").format(name=laws[0].selected_by)
     try:
         (library or Library(versions=laws)).select(family, day)
     except VersionSelectionError as exc:
         return str(exc)
-    return f"no version of {family} governs {day.isoformat()}"  # pragma: no cover - select found none above
+    # select found none above; never reached
+    return _("no version of {family} governs {day}").format(family=family, day=day.isoformat())  # pragma: no cover
 
 
 # -- the result table written ------------------------------------------------------------------------------------
@@ -233,7 +242,7 @@ def out_format(path: Path) -> str:
         return "parquet"
     if suffix in (".csv", ".jsonl"):
         return suffix[1:]
-    raise FactsError([Problem(_MESSAGES["no_out_format"].format(path=path), code="D006", path="$")])
+    raise FactsError([Problem(_say("no_out_format", path=path), code="D006", path="$")])
 
 
 def check_out_paths(data: Path, out: Path, errors: Path | None, *, fmt_needed: bool = True) -> None:
@@ -241,7 +250,7 @@ def check_out_paths(data: Path, out: Path, errors: Path | None, *, fmt_needed: b
     problems = []
     paths = [p for p in (out, errors) if p is not None]
     if errors is not None and out.resolve() == errors.resolve():
-        problems.append(Problem(_MESSAGES["same_out"], code="D006", path="$"))
+        problems.append(Problem(_say("same_out"), code="D006", path="$"))
     for index, path in enumerate(paths):
         folder = path.parent if str(path.parent) else Path(".")
         if index == 0 and fmt_needed:
@@ -250,14 +259,13 @@ def check_out_paths(data: Path, out: Path, errors: Path | None, *, fmt_needed: b
             except FactsError as exc:
                 problems += exc.problems
         if not folder.is_dir():
-            problems.append(Problem(_MESSAGES["no_folder"].format(path=path, folder=folder), code="D006", path="$"))
+            problems.append(Problem(_say("no_folder", path=path, folder=folder), code="D006", path="$"))
         elif path.is_dir():
-            problems.append(Problem(_MESSAGES["is_folder"].format(path=path), code="D006", path="$"))
+            problems.append(Problem(_say("is_folder", path=path), code="D006", path="$"))
         elif data.exists() and path.exists() and path.resolve() == data.resolve():
-            problems.append(Problem(_MESSAGES["same_file"].format(path=path), code="D006", path="$"))
+            problems.append(Problem(_say("same_file", path=path), code="D006", path="$"))
         elif not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-            problems.append(Problem(_MESSAGES["not_writable"].format(path=path, reason="permesso negato"),
-                                    code="D006", path="$"))
+            problems.append(Problem(_say("not_writable", path=path), code="D006", path="$"))
     if problems:
         raise FactsError(problems)
 
@@ -334,25 +342,26 @@ def run_batch(data: Path, fmt: str, laws: list[LawVersion], out: Path, errors: P
 
 def add_command(commands: Any) -> None:
     batch = commands.add_parser(
-        "batch", help="evaluate every application of a population file; one row of results per application",
-        description="Evaluate every application in DATA (JSON Lines, CSV or Parquet; docs/datasets.md) under the "
+        "batch", help=_("evaluate every application of a population file; one row of results per application"),
+        description=_("Evaluate every application in DATA (JSON Lines, CSV or Parquet; docs/datasets.md) under the "
                     "law version in force on its own date, or under --law-version, and write one row per "
                     "application to --out (.parquet, .csv or .jsonl): the decision, every requirement, every "
                     "output, the missing facts of the undetermined (docs/batch.md). A bad row goes to --errors "
-                    "with its row number and field and never stops the others.")
-    batch.add_argument("data", metavar="DATA", help="the applications: FILE.jsonl, FILE.csv or FILE.parquet")
+                    "with its row number and field and never stops the others."))
+    batch.add_argument("data", metavar="DATA", help=_("the applications: FILE.jsonl, FILE.csv or FILE.parquet"))
     batch.add_argument("--out", required=True, type=Path, metavar="FILE",
-                       help="the results: FILE.parquet, FILE.csv or FILE.jsonl")
+                       help=_("the results: FILE.parquet, FILE.csv or FILE.jsonl"))
     batch.add_argument("--errors", type=Path, metavar="FILE.jsonl",
-                       help="write each bad row's number, field and problem here (JSON Lines)")
-    batch.add_argument("--family", help="the measure (e.g. iscro); needed when several families exist")
-    batch.add_argument("--law-version", metavar="VERSION", help="apply this version to every row, whatever its date")
+                       help=_("write each bad row's number, field and problem here (JSON Lines)"))
+    batch.add_argument("--family", help=_("the measure (e.g. iscro); needed when several families exist"))
+    batch.add_argument("--law-version", metavar="VERSION", help=_("apply this version to every row, whatever its date"))
     batch.add_argument("--format", dest="data_format", choices=DATA_FORMATS,
-                       help="the format of DATA (default: from its extension; otherwise JSON Lines)")
+                       help=_("the format of DATA (default: from its extension; otherwise JSON Lines)"))
     batch.add_argument("--engine", choices=ENGINES, default="columnar",
-                       help="columnar (default: whole columns at once) or rete (one case at a time, the reference)")
+                       help=_("columnar (default: whole columns at once) or rete (one case at a time, the reference)"))
     batch.add_argument("--batch-rows", type=int, default=BATCH_ROWS, metavar="N",
-                       help=f"rows per batch (default {BATCH_ROWS:,}); memory grows with it, not with the file")
+                       help=_("rows per batch (default {rows}); memory grows with it, not with the file").format(
+                           rows=_i18n.number(BATCH_ROWS)))
     batch.set_defaults(handler=run_batch_command)
 
 
@@ -361,13 +370,13 @@ def run_batch_command(args: argparse.Namespace, library: Library, out: TextIO, e
 
     path = Path(args.data)
     if not path.is_file():
-        raise FactsError([Problem(_MESSAGES["no_data"].format(path=path), code="F000", path="$")], source=str(path))
+        raise FactsError([Problem(_say("no_data", path=path), code="F000", path="$")], source=str(path))
     check_out_paths(path, args.out, args.errors)
     family = args.family
     if family is None:
         families = library.families()
         if len(families) != 1:
-            raise VersionSelectionError("più famiglie di regole: indica --family (" + ", ".join(families) + ")")
+            raise VersionSelectionError(_say("families", names=", ".join(families)))
         family = families[0]
     laws = library.versions(family)
     forced = library.get(family, args.law_version) if args.law_version else None
@@ -377,11 +386,11 @@ def run_batch_command(args: argparse.Namespace, library: Library, out: TextIO, e
                     engine=args.engine, batch_rows=max(args.batch_rows, 1), progress=progress)
     if progress is not None:
         progress.finish()
-    errors = _MESSAGES["errors_in"].format(path=args.errors) if args.errors and run.bad else ""
-    print(_MESSAGES["done"].format(rows=run.rows, good=run.evaluated, bad=run.bad, errors=errors, out=args.out),
-          file=err)
+    errors = _say("errors_in", path=args.errors) if args.errors and run.bad else ""
+    print(_say("done", rows=_i18n.number(run.rows), good=_i18n.number(run.evaluated), bad=_i18n.number(run.bad),
+               errors=errors, out=args.out), file=err)
     if run.first_problem is not None:
-        print(_MESSAGES["first_bad"].format(problem=run.first_problem.render()), file=err)
+        print(_say("first_bad", problem=run.first_problem.render()), file=err)
     return 0
 
 

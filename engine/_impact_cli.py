@@ -20,9 +20,12 @@ from typing import Any, TextIO
 
 import pyarrow as pa
 
+from . import _i18n
 from ._batch import EURO, ResultWriter, check_out_paths, euros
 from ._compile import LawVersion, ParameterValue
 from ._dataset import detect_format
+from ._i18n import N_
+from ._i18n import gettext as _
 from ._impact import Impact
 from ._impact_table import Comparison, PartTally, impact_of, tally_part
 from ._read_columns import BATCH_ROWS, count_rows, read_fact_tables
@@ -31,41 +34,48 @@ from .backends._layout import ROW
 from .backends._results import DECISION
 from .errors import FactsError, Problem, VersionSelectionError
 
-_MESSAGES = {  # what a person reads (Italian), in one place
-    "set_form": "--set vuole nome=valore, per esempio soglia_reddito=10000; ricevuto {text!r}",
-    "set_unknown": "--set {name}: {version} non ha questo parametro; i suoi parametri: {known}",
-    "set_value": "--set {name}={value}: non è un valore di tipo {ptype} ({hint})",
-    "dask_parquet": "--dask e --scheduler leggono solo Parquet (una partizione per gruppo di righe); "
-                    "converti i dati con regole batch o pyarrow",
-    "dask_rows": "--rows non è disponibile con --dask o --scheduler: scrivi le righe con una corsa locale",
-    "rows_written": "regole impact: decisioni e importi riga per riga scritti in {path}",
+_MESSAGES = {  # what a person reads, in one place (English msgids; engine/locale/it has the Italian)
+    "set_form": N_("--set wants name=value, for example soglia_reddito=10000; got {text!r}"),
+    "set_unknown": N_("--set {name}: {version} has no such parameter; its parameters: {known}"),
+    "set_value": N_("--set {name}={value}: not a value of type {ptype} ({hint})"),
+    "dask_parquet": N_("--dask and --scheduler read Parquet only (one partition per row group); "
+                       "convert the data with regole batch or pyarrow"),
+    "dask_rows": N_("--rows is not available with --dask or --scheduler: write the rows with a local run"),
+    "rows_written": N_("regole impact: row-by-row decisions and amounts written to {path}"),
 }
-_HINTS = {"money": "euro con il punto e al più due decimali, es. 10000 o 10000.50",
-          "number": "un numero con il punto, es. 0.7, oppure una percentuale, es. 70%",
-          "integer": "un numero intero", "boolean": "true o false", "date": "una data AAAA-MM-GG"}
+_HINTS = {"money": N_("euros with a point and at most two decimals, e.g. 10000 or 10000.50"),
+          "number": N_("a number with a point, e.g. 0.7, or a percentage, e.g. 70%"),
+          "integer": N_("a whole number"), "boolean": N_("true or false"), "date": N_("a date YYYY-MM-DD")}
+
+
+def _say(key: str, **values: Any) -> str:
+    return _(_MESSAGES[key]).format(**values)
+
+
 _MONEY = re.compile(r"^-?\d{1,12}(\.\d{1,2})?$")
 
 
 def add_impact_options(impact: argparse.ArgumentParser) -> None:
     impact.add_argument("--engine", choices=ENGINES, default="columnar",
-                        help="columnar (default: whole columns at once) or rete (one case at a time, the reference)")
+                        help=_("columnar (default: whole columns at once) or rete (one case at a time, the reference)"))
     impact.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
-                        type=_assignment, help="change a parameter of version B for this run, on every date "
-                                               "(repeatable): --set soglia_reddito=10000")
+                        type=_assignment, help=_("change a parameter of version B for this run, on every date "
+                                                 "(repeatable): --set soglia_reddito=10000"))
     impact.add_argument("--rows", type=Path, metavar="FILE",
-                        help="write each row's decision and amounts under both versions (.parquet, .csv, .jsonl)")
+                        help=_("write each row's decision and amounts under both versions (.parquet, .csv, .jsonl)"))
     impact.add_argument("--batch-rows", type=int, default=BATCH_ROWS, metavar="N",
-                        help=f"rows per batch (default {BATCH_ROWS:,}); memory grows with it, not with the file")
+                        help=_("rows per batch (default {rows}); memory grows with it, not with the file").format(
+                            rows=_i18n.number(BATCH_ROWS)))
     where = impact.add_mutually_exclusive_group()
-    where.add_argument("--dask", choices=("local",), help="run on a local Dask cluster (Parquet data)")
+    where.add_argument("--dask", choices=("local",), help=_("run on a local Dask cluster (Parquet data)"))
     where.add_argument("--scheduler", metavar="ADDRESS",
-                       help="run on the Dask cluster at ADDRESS, e.g. tcp://10.0.0.5:8786 (docs/impact.md)")
+                       help=_("run on the Dask cluster at ADDRESS, e.g. tcp://10.0.0.5:8786 (docs/impact.md)"))
 
 
 def _assignment(text: str) -> tuple[str, str]:
     name, sep, value = text.partition("=")
     if not sep or not name.strip() or not value.strip():
-        raise argparse.ArgumentTypeError(_MESSAGES["set_form"].format(text=text))
+        raise argparse.ArgumentTypeError(_say("set_form", text=text))
     return name.strip(), value.strip()
 
 
@@ -75,8 +85,8 @@ def _assignment(text: str) -> tuple[str, str]:
 def parse_override(law: LawVersion, name: str, text: str) -> Any:
     """The value of ``text`` for the parameter ``name`` of ``law``, typed as the parameter is."""
     if name not in law.parameters:
-        raise VersionSelectionError(_MESSAGES["set_unknown"].format(name=name, version=law.key,
-                                                                    known=", ".join(sorted(law.parameters))))
+        raise VersionSelectionError(_say("set_unknown", name=name, version=law.key,
+                                                 known=", ".join(sorted(law.parameters))))
     ptype = law.parameters[name].type
     try:
         if ptype == "money" and _MONEY.match(text):
@@ -91,8 +101,8 @@ def parse_override(law: LawVersion, name: str, text: str) -> Any:
             return dt.date.fromisoformat(text)
     except (InvalidOperation, ValueError):
         pass
-    raise VersionSelectionError(_MESSAGES["set_value"].format(name=name, value=text, ptype=ptype,
-                                                              hint=_HINTS.get(ptype, ptype)))
+    hint = _(_HINTS[ptype]) if ptype in _HINTS else ptype
+    raise VersionSelectionError(_say("set_value", name=name, value=text, ptype=ptype, hint=hint))
 
 
 def with_overrides(law: LawVersion, overrides: dict[str, Any]) -> LawVersion:
@@ -130,15 +140,16 @@ def run_impact_tables(args: argparse.Namespace, a: LawVersion, b: LawVersion, pa
     distributed = args.dask or args.scheduler
     if args.rows is not None:
         if distributed:
-            raise FactsError([Problem(_MESSAGES["dask_rows"], code="D006", path="$")])
+            raise FactsError([Problem(_say("dask_rows"), code="D006", path="$")])
         check_out_paths(path, args.rows, None)
     if args.amount and args.amount not in (*a.outputs, *b.outputs):
-        raise VersionSelectionError(f"--amount {args.amount}: not an output of {a.key} or {b.key}")
+        raise VersionSelectionError(_("--amount {output}: not an output of {a} or {b}").format(
+            output=args.amount, a=a.key, b=b.key))
     comparison = Comparison.of(a, b, chart=args.amount, engine=args.engine, keep_amounts=args.report is not None)
     started = time.perf_counter()
     if distributed:
         if fmt != "parquet":
-            raise FactsError([Problem(_MESSAGES["dask_parquet"], code="D006", path="$")], source=str(path))
+            raise FactsError([Problem(_say("dask_parquet"), code="D006", path="$")], source=str(path))
         from ._distributed import distributed_tally
 
         total = distributed_tally(path, comparison, overrides=dict(args.overrides), scheduler=args.scheduler)
@@ -157,7 +168,7 @@ def run_impact_tables(args: argparse.Namespace, a: LawVersion, b: LawVersion, pa
         if progress is not None:
             progress.finish()
         if args.rows is not None:
-            print(_MESSAGES["rows_written"].format(path=args.rows), file=err)
+            print(_say("rows_written", path=args.rows), file=err)
     impact = impact_of(total, comparison, source=str(path), fmt=fmt, seconds=time.perf_counter() - started)
     impact.overrides = {name: shown(value) for name, value in values.items()}
     return impact

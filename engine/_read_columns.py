@@ -36,7 +36,9 @@ import pyarrow.json as pjson
 import pyarrow.parquet as pq
 
 from ._compile import LawVersion
-from ._dataset import FactTable, Row, RowProblem, csv_header, csv_rows, jsonl_row, not_utf8_file
+from ._dataset import FORMATS, FactTable, Row, RowProblem, csv_header, csv_rows, jsonl_row, not_utf8_file
+from ._facts import unreadable_file
+from ._i18n import gettext as _
 from ._schema import load_schema
 from ._types import ListType, Type
 from .backends import facts_table
@@ -93,7 +95,8 @@ def read_fact_tables(path: Path, laws: list[LawVersion], fmt: str, *, batch_rows
         return _joined(reader.csv(path, block_bytes), batch_rows)
     if fmt == "jsonl":
         return _joined(reader.jsonl(path, block_bytes), batch_rows)
-    raise FactsError([Problem(f"unknown dataset format {fmt!r}; use jsonl, csv, parquet", code="D003")])
+    raise FactsError([Problem(_("unknown dataset format {format!r}; use {formats}").format(
+        format=fmt, formats=", ".join(FORMATS)), code="D003")])
 
 
 def _joined(blocks: Iterator[FactBatch], batch_rows: int) -> Iterator[FactBatch]:
@@ -209,7 +212,7 @@ class _Reader:
         try:  # without pre-buffering: with it, pyarrow keeps what it read until the file is closed
             parquet = pq.ParquetFile(str(path), pre_buffer=False)
         except (OSError, ValueError, pa.ArrowException) as exc:
-            raise FactsError([Problem(f"cannot read the Parquet file: {exc}", code="D004")],
+            raise FactsError([Problem(_("cannot read the Parquet file: {reason}").format(reason=exc), code="D004")],
                              source=str(path)) from None
         columns = [str(c) for c in parquet.schema_arrow.names]
         self.table.check_columns(columns, str(path))
@@ -261,7 +264,8 @@ class _Reader:
         try:
             rows = list(csv_rows(csv.reader(io.StringIO(text, newline="")), columns, self.table, first - 1))
         except csv.Error as exc:
-            raise FactsError([Problem(f"not valid CSV: {exc}", code="D004", path="$")], source=str(path)) from None
+            raise FactsError([Problem(_("not valid CSV: {reason}").format(reason=exc), code="D004", path="$")],
+                             source=str(path)) from None
         return self._batch(pa.array([], pa.int64()), {}, np.zeros(0, dtype=bool), rows)
 
     # -- JSON Lines
@@ -704,8 +708,7 @@ def _open(path: Path) -> BinaryIO:
     try:
         return path.open("rb")
     except OSError as exc:
-        raise FactsError([Problem(f"cannot read the file: {exc.strerror}", code="F000", path="$")],
-                         source=str(path)) from None
+        raise unreadable_file(str(path), exc) from None
 
 
 # -- blocks of text ----------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from engine import LawVersion, load_ruleset
 from engine._compile import load_ruleset_text
+from engine._i18n import language
 from engine._types import FUNCTIONS
 from engine.backends import evaluate_table, facts_table
 from engine.backends.columnar import check
@@ -111,7 +112,7 @@ def test_what_cannot_be_vectorized_is_refused_when_compiling(ftype: str, formula
     text = text.replace("derived:\n", f"derived:\n  strano:\n    type: {ftype}\n    label: strano\n"
                                       f"    formula: \"{formula}\"\n    sources: [l213_c148]\n", 1)
     law = load_ruleset_text(text, "strano.yaml")
-    with pytest.raises(ColumnarError, match=re.escape(construct)) as raised:
+    with language("en"), pytest.raises(ColumnarError, match=re.escape(construct)) as raised:
         check(law)
     assert raised.value.rule == "strano"
     assert "derived 'strano'" in str(raised.value)

@@ -72,7 +72,7 @@ def test_amounts_past_64_bits_are_computed_on_python_integers(monkeypatch: pytes
 def test_a_row_without_its_selecting_date_is_refused_with_its_number(engine: str) -> None:
     law = library().get("iscro", "2024")
     rows = [dict(case_facts("iscro")[0]), {k: v for k, v in case_facts("iscro")[0].items() if k != "data_domanda"}]
-    with pytest.raises(FactsError, match="row 8: required field 'data_domanda' is missing"):
+    with pytest.raises(FactsError, match="riga 8: manca il campo obbligatorio 'data_domanda'"):
         evaluate_table(law, facts_table(law, rows, first_row=7), engine=engine)
 
 

@@ -76,7 +76,7 @@ def test_every_row_as_regole_evaluate_decides_it(data: Path, tmp_path: Path, eng
     code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(out), "--errors", str(errors),
                        "--engine", engine)
     assert code == 0, err
-    assert "63 domande lette, 61 valutate, 2 scartate" in err
+    assert "63 applications read, 61 evaluated, 2 rejected" in err
     results = {r["__row"]: r for r in results_of(out)}
     lines = data.read_text(encoding="utf-8").splitlines()
     assert sorted(results) == [*range(1, 61), 64]
@@ -128,21 +128,21 @@ def test_batch_size_does_not_change_the_results(data: Path, tmp_path: Path) -> N
 def test_outputs_are_checked_before_any_work(data: Path, tmp_path: Path) -> None:
     code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(tmp_path / "no" / "r.parquet"))
     assert code == 3
-    assert "non esiste" in err
+    assert "does not exist" in err
     code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(tmp_path / "r.xlsx"))
     assert code == 3
-    assert ".parquet, .csv o .jsonl" in err
+    assert ".parquet, .csv or .jsonl" in err
     code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(data.with_suffix(".csv")),
                        "--errors", str(data.with_suffix(".csv")))
     assert code == 3
-    assert "lo stesso file" in err
+    assert "the same file" in err
     before = data.read_bytes()
     copy = tmp_path / "d.jsonl"
     copy.write_bytes(before)
     code, _, err = cli("batch", str(copy), "--family", "iscro", "--out", str(tmp_path / "r.csv"),
                        "--errors", str(copy))
     assert code == 3
-    assert "è il file dei dati" in err
+    assert "is the data file" in err
     assert copy.read_bytes() == before
     assert not (tmp_path / "r.csv").exists()
 
@@ -150,7 +150,7 @@ def test_outputs_are_checked_before_any_work(data: Path, tmp_path: Path) -> None
 def test_a_missing_data_file_and_a_missing_family(tmp_path: Path) -> None:
     code, _, err = cli("batch", str(tmp_path / "none.csv"), "--family", "iscro", "--out", str(tmp_path / "r.csv"))
     assert code == 3
-    assert "non esiste" in err
+    assert "does not exist" in err
     (tmp_path / "d.csv").write_text("data_domanda\n2024-09-10\n", encoding="utf-8")
     code, _, err = cli("batch", str(tmp_path / "d.csv"), "--out", str(tmp_path / "r.csv"))
     assert code == 5

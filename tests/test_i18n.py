@@ -142,6 +142,33 @@ def test_formats_follow_the_language(lang: str, number: str, money: str, percent
         assert _i18n.date(dt.date(2024, 9, 11)) == date
 
 
+def test_batch_on_a_bad_output_path_speaks_italian_by_default_and_english_on_request(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(_i18n.ENVIRONMENT_VARIABLE, raising=False)
+    data = tmp_path / "domande.jsonl"
+    data.write_text('{"data_domanda": "2024-09-10"}\n', encoding="utf-8")
+    out = tmp_path / "manca" / "r.parquet"
+
+    def run(*argv: str) -> tuple[int, str]:
+        err = io.StringIO()
+        return main(["batch", str(data), "--family", "iscro", "--out", str(out), *argv],
+                    stdout=io.StringIO(), stderr=err), err.getvalue()
+
+    code, italian = run()
+    assert code == 3
+    assert f"{out}: la cartella {out.parent} non esiste" in italian
+    assert "does not exist" not in italian
+    code, english = run("--lang", "en")
+    assert code == 3
+    assert f"{out}: the folder {out.parent} does not exist" in english
+    assert "non esiste" not in english
+    code, italian = run("--out", str(tmp_path / "r.xlsx"))
+    assert code == 3
+    assert "il formato dei risultati si sceglie dall'estensione: .parquet, .csv o .jsonl" in italian
+    assert not out.parent.exists()
+    assert not (tmp_path / "r.xlsx").exists()
+
+
 def test_cli_language_switches(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(_i18n.ENVIRONMENT_VARIABLE, raising=False)
 

@@ -140,7 +140,7 @@ def test_set_changes_a_parameter_of_b_and_is_recorded(population: Path, referenc
     assert "soglia_reddito = 100000" in out
     code, _, err = cli("impact", str(population), "--versions", "2021,2024", "--set", "soglia=1")
     assert code == 5
-    assert "non ha questo parametro" in err
+    assert "has no such parameter" in err
     assert "soglia_reddito" in err
     code, _, err = cli("impact", str(population), "--versions", "2021,2024", "--set", "soglia_reddito=10.000,00")
     assert code == 5

@@ -44,6 +44,7 @@ import pyarrow.compute as pc
 
 from .._compile import LawVersion, Node
 from .._expr import Arith, Attr, BoolOp, Call, Compare, Comprehension, Expr, Index, Lit, Neg, Not, Ref, children, render
+from .._i18n import gettext
 from .._types import MAP_TYPES, ListType
 from ..errors import ColumnarError
 from ._columnar_dates import CALENDAR_FUNCTIONS, DATE_FUNCTIONS, civil, epoch_days, make_date, stamp, tabulated
@@ -365,10 +366,12 @@ class Walker:
 
     # -- errors -------------------------------------------------------------------------------------------
     def refuse(self, construct: str, expr: Expr) -> ColumnarError:
-        where = f"{self.node.kind} {self.node.name!r}" if self.node else "an expression"
-        return ColumnarError(f"{self.law.path}: {where}: {construct} cannot be compiled for the columnar backend "
-                             f"(in {render(expr)!r}, line {expr.pos.line} column {expr.pos.column}); "
-                             "use --engine rete", rule=self.node.name if self.node else None)
+        where = f"{self.node.kind} {self.node.name!r}" if self.node else gettext("an expression")
+        return ColumnarError(gettext("{file}: {where}: {construct} cannot be compiled for the columnar backend "
+                               "(in {expr!r}, line {line} column {column}); use --engine rete").format(
+                                   file=self.law.path, where=where, construct=construct, expr=render(expr),
+                                   line=expr.pos.line, column=expr.pos.column),
+                             rule=self.node.name if self.node else None)
 
     # -- the whole law version ---------------------------------------------------------------------------------
     def run(self) -> None:
@@ -508,7 +511,7 @@ class Walker:
                 numerator, denominator = _fraction(v)
                 return Num(_wide(numerator) if self.wide else numerator, True, denominator, abs(numerator))
             case Ref(name=name) if name == scope.variable:
-                raise self.refuse("a list record used whole", expr)
+                raise self.refuse(gettext("a list record used whole"), expr)
             case Ref(name=name):
                 return self._gather(self._ref(name), scope, expr)
             case Neg(operand=o):
@@ -533,7 +536,7 @@ class Walker:
             case Index(target=t, index=i):
                 target = self._value(t, scope, errors)
                 if not isinstance(target, ByYear):
-                    raise self.refuse("indexing something that is not a fact by year", expr)
+                    raise self.refuse(gettext("indexing something that is not a fact by year"), expr)
                 key = self._num(i, scope, errors)
                 columns = {year: self._gather(column, scope, expr) for year, column in target.years.items()}
                 data, known, bound = _pick_year(key, columns)  # type: ignore[arg-type]
@@ -555,11 +558,12 @@ class Walker:
             if isinstance(ftype, ListType) and name in self.law.facts and isinstance(expr, Attr) \
                     and expr.name in dict(ftype.fields):
                 return ftype
-        raise self.refuse("a field of no list", expr)  # pragma: no cover - the type checker prevents it
+        raise self.refuse(gettext("a field of no list"), expr)  # pragma: no cover - the type checker prevents it
 
     def _ref(self, name: str) -> Value:
         if name not in self.values:  # pragma: no cover - the compiler orders the nodes
-            raise ColumnarError(f"{self.law.key}: {name!r} read before it is computed")
+            raise ColumnarError(gettext("{version}: {name!r} read before it is computed").format(
+                version=self.law.key, name=name))
         return self.values[name]
 
     def _gather(self, value: Value, scope: _Scope, expr: Expr) -> Value:
@@ -567,7 +571,7 @@ class Walker:
         if scope.items is None or isinstance(value, ByYear):
             return value
         if isinstance(value, Listed):
-            raise self.refuse("a list quantifier inside another", expr)
+            raise self.refuse(gettext("a list quantifier inside another"), expr)
         parent = scope.items.parent
         data = value.data[parent] if isinstance(value.data, np.ndarray) else value.data
         known = value.known[parent] if isinstance(value.known, np.ndarray) else value.known
@@ -583,7 +587,7 @@ class Walker:
     def _num(self, expr: Expr, scope: _Scope, errors: list[Any]) -> Num:
         value = self._value(expr, scope, errors)
         if not isinstance(value, Num):  # pragma: no cover - the type checker allows numbers only here
-            raise self.refuse("a number expected", expr)
+            raise self.refuse(gettext("a number expected"), expr)
         return value
 
     @staticmethod
@@ -611,7 +615,7 @@ class Walker:
         # a / (rn / rd) = a * rd / rn: a divisor written in the rule keeps the denominator known when compiling
         constant = self._constant(expr.right)
         if constant is None:
-            raise self.refuse("a division by a value that varies from row to row", expr)
+            raise self.refuse(gettext("a division by a value that varies from row to row"), expr)
         numerator, denominator = _fraction(constant)
         if numerator == 0:
             errors.append(left.known)
@@ -662,13 +666,13 @@ class Walker:
             value = self._num(args[0], scope, errors)
             places = self._constant(args[1])
             if not isinstance(places, int):
-                raise self.refuse("arrotonda to a number of places not written in the rule", expr)
+                raise self.refuse(gettext("arrotonda to a number of places not written in the rule"), expr)
             return round_half_up(value, places)
         values = [self._value(a, scope, errors) for a in args]
         known = _and(*(v.known for v in values))  # type: ignore[union-attr]
         data = [v.data for v in values]  # type: ignore[union-attr]
         if name not in DATE_FUNCTIONS and name not in CALENDAR_FUNCTIONS:
-            raise self.refuse(f"the function {name}", expr)
+            raise self.refuse(gettext("the function {name}").format(name=name), expr)
         result, exists = tabulated(name, lambda *a: self._date_function(name, *a), data)
         if exists is not None:  # data(): a date that does not exist is an error of that row
             errors.append(_and(known, np.logical_not(exists)))
@@ -711,7 +715,7 @@ class Walker:
         elif isinstance(then, Plain) and isinstance(other, Plain):
             (ts, os_), den, bound = (then.data, other.data), 0, 0
         else:
-            raise self.refuse("se() whose branches are of different kinds", expr)
+            raise self.refuse(gettext("se() whose branches are of different kinds"), expr)
         agree = _and(np.logical_not(condition.known), then.known, other.known, np.equal(ts, os_))
         known = _or(_and(yes, then.known), _and(no, other.known), agree)
         data = np.where(yes, ts, np.where(no, os_, ts))
@@ -724,9 +728,9 @@ class Walker:
     def _items(self, comprehension: Comprehension, scope: _Scope) -> tuple[Listed, _Scope]:
         iterable = comprehension.iterable
         if not isinstance(iterable, Ref) or not isinstance(self.types.get(iterable.name), ListType):
-            raise self.refuse("a list quantifier over something other than a list fact", comprehension)
+            raise self.refuse(gettext("a list quantifier over something other than a list fact"), comprehension)
         if scope.items is not None:
-            raise self.refuse("a list quantifier inside another", comprehension)
+            raise self.refuse(gettext("a list quantifier inside another"), comprehension)
         items = self._ref(iterable.name)
         assert isinstance(items, Listed)
         return items, _Scope(comprehension.variable, items)
@@ -757,7 +761,7 @@ class Walker:
             bound = body.bound * max(1, longest)
             (data,) = _fit(bound, np.where(body.known, body.data, 0))
             return Num(_segments(data, offsets), known, body.den, bound)
-        raise self.refuse(f"the list function {name}", comprehension)
+        raise self.refuse(gettext("the list function {name}").format(name=name), comprehension)
 
     # -- the missing facts ----------------------------------------------------------------------------------
     def missing(self) -> pa.ListArray:

@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from .._compile import LawVersion
+from .._i18n import gettext as _
 from .._types import ListType, Type
 from ._layout import CENTS_PER_EURO, ROW, is_by_year, schema, split_year_column, year_column
 
@@ -25,8 +26,8 @@ def fact_types(law_or_versions: LawVersion | Iterable[LawVersion]) -> dict[str, 
     for law in laws:
         for name, fact in law.facts.items():
             if types.setdefault(name, fact.type) != fact.type:
-                raise ValueError(f"the fact {name!r} has two types across the law versions: "
-                                 f"{types[name]} and {fact.type}")
+                raise ValueError(_("the fact {name!r} has two types across the law versions: {first} and {second}")
+                                 .format(name=name, first=types[name], second=fact.type))
     return types
 
 

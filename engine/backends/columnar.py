@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .._compile import LawVersion
+from .._i18n import gettext as _
 from ..errors import ColumnarError, FactsError, Problem
 from ._columnar_numpy import Num, Plain, Walker, round_half_up
 from ._layout import NUMBER_SCALE, ROW
@@ -74,7 +75,8 @@ def _walk(law: LawVersion, facts: pa.Table) -> Walker:
     try:
         walker.run()
     except (OverflowError, ArithmeticError) as exc:  # pragma: no cover - the bounds send such values to Python ints
-        raise ColumnarError(f"{law.key}: the columnar evaluation failed: {exc}") from exc
+        raise ColumnarError(_("{version}: the columnar evaluation failed: {reason}").format(
+            version=law.key, reason=exc)) from exc
     return walker
 
 
@@ -97,8 +99,8 @@ def _check_selecting_dates(law: LawVersion, facts: pa.Table) -> None:
         number = facts.column(ROW).filter(pc.is_null(facts.column(law.selected_by)))[0].as_py()
     else:
         return
-    raise FactsError([Problem(f"row {number}: required field {law.selected_by!r} is missing: it selects the "
-                              "parameters", code="F005", path=f"$.{law.selected_by}")])
+    raise FactsError([Problem(_("row {number}: required field {name!r} is missing: it selects the parameters").format(
+        number=number, name=law.selected_by), code="F005", path=f"$.{law.selected_by}")])
 
 
 def _spread(lists: pa.ListArray | None, where: np.ndarray) -> pa.ListArray:
@@ -150,7 +152,7 @@ def _output(value: Num | Plain, ftype: Any, n: int, known: np.ndarray) -> pa.Arr
             try:
                 data = data.astype(np.int64)
             except OverflowError as exc:
-                raise ColumnarError(f"an output leaves 64 bits: {exc}") from exc
+                raise ColumnarError(_("an output leaves 64 bits: {reason}").format(reason=exc)) from exc
         if ftype == "number":
             return _decimals(np.asarray(data, dtype=np.int64), np.logical_not(known))
         return _arrow(pa.int64(), np.asarray(data, dtype=np.int64), known)

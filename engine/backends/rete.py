@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 
 from .._compile import LawVersion
+from .._i18n import gettext
 from .._run import run_case
 from .._trace import Result
 from .._values import Unknown
@@ -49,8 +50,9 @@ def evaluate_table(law: LawVersion, facts: pa.Table) -> pa.Table:
     for number, data in row_facts(law, facts):
         day = data.get(law.selected_by)
         if day is None:
-            raise FactsError([Problem(f"row {number}: required field {law.selected_by!r} is missing: it selects "
-                                      "the parameters", code="F005", path=f"$.{law.selected_by}")])
+            message = gettext("row {number}: required field {name!r} is missing: it selects the parameters")
+            raise FactsError([Problem(message.format(number=number, name=law.selected_by), code="F005",
+                                      path=f"$.{law.selected_by}")])
         columns[ROW].append(number)
         columns[VERSION].append(law.version)
         try:
