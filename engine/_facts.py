@@ -293,6 +293,21 @@ def json_path(parts: Any) -> str:
     return out
 
 
+def facts_accepted(data: Mapping[str, Any], schema_name: str) -> bool:
+    """Whether ``data`` meets the bundled facts schema ``schema_name``: the yes or no of :func:`validate_facts`,
+    without listing the problems (each unknown field would cost a spelling suggestion)."""
+    if _depth(data, MAX_DEPTH) > MAX_DEPTH:
+        return False
+    validator = validator_for(schema_name)
+    if _money_problems(data, validator.schema if isinstance(validator.schema, dict) else {}):
+        return False
+    try:
+        _fast_validator(schema_name)(data)
+    except fastjsonschema.JsonSchemaValueException:
+        return False
+    return True
+
+
 def validate_facts(data: Mapping[str, Any], schema_name: str, *, source: str | None = None,
                    directory: str | None = None) -> None:
     """Raise FactsError listing every way ``data`` breaks the facts schema (read from ``directory``, by default

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import _i18n
 from ._compile import LawVersion, load_ruleset
-from ._facts import normalise_python_facts, parse_facts_json, selecting_date, to_values, validate_facts
+from ._facts import facts_accepted, normalise_python_facts, parse_facts_json, selecting_date, to_values, validate_facts
 from ._i18n import gettext as _
 from ._resources import rulesets_dir
 from ._schema import load_schema
@@ -26,7 +26,7 @@ from ._trace import (
 from ._values import NOT_COMPUTED, Unknown
 from ._version import __version__
 from .backends._kernel import Kernel
-from .errors import FactsError, Problem, VersionSelectionError
+from .errors import Problem, VersionSelectionError
 
 
 class Library:
@@ -108,7 +108,7 @@ class Library:
         if not families:
             raise self._none_found()
         schemas = {family: laws[0].facts_schema for family, laws in families.items()}
-        matches = [family for family, schema in schemas.items() if _accepts(schema, facts)]
+        matches = [family for family, schema in schemas.items() if facts_accepted(facts, schema)]
         if len(matches) == 1:
             return matches[0]
         if not matches:
@@ -124,14 +124,6 @@ class Library:
                 return leaders[0]
         raise VersionSelectionError(_("cannot tell which family these facts are for; name it (--family {names})")
                                     .format(names="|".join(self.families())))
-
-
-def _accepts(schema_name: str, facts: Mapping[str, Any]) -> bool:
-    try:
-        validate_facts(facts, schema_name)
-    except FactsError:
-        return False
-    return True
 
 
 def _schema_list(schema_name: str, key: str) -> list[str]:
