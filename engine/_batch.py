@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from . import _i18n
 from ._compile import LawVersion
 from ._dataset import FORMATS as DATA_FORMATS
-from ._dataset import RowProblem, detect_format
+from ._dataset import RowProblem, detect_format, fact_names
 from ._i18n import N_
 from ._i18n import gettext as _
 from ._read_columns import BATCH_ROWS, FactBatch, count_rows, read_fact_tables
@@ -353,7 +353,7 @@ def add_command(commands: Any) -> None:
                        help=_("the results: FILE.parquet, FILE.csv or FILE.jsonl"))
     batch.add_argument("--errors", type=Path, metavar="FILE.jsonl",
                        help=_("write each bad row's number, field and problem here (JSON Lines)"))
-    batch.add_argument("--family", help=_("the measure (e.g. iscro); needed when several families exist"))
+    batch.add_argument("--family", help=_("the measure (e.g. iscro); guessed from the facts when omitted"))
     batch.add_argument("--law-version", metavar="VERSION", help=_("apply this version to every row, whatever its date"))
     batch.add_argument("--format", dest="data_format", choices=DATA_FORMATS,
                        help=_("the format of DATA (default: from its extension; otherwise JSON Lines)"))
@@ -372,15 +372,19 @@ def run_batch_command(args: argparse.Namespace, library: Library, out: TextIO, e
     if not path.is_file():
         raise FactsError([Problem(_say("no_data", path=path), code="F000", path="$")], source=str(path))
     check_out_paths(path, args.out, args.errors)
+    fmt = detect_format(path, args.data_format)
     family = args.family
     if family is None:
         families = library.families()
-        if len(families) != 1:
-            raise VersionSelectionError(_say("families", names=", ".join(families)))
-        family = families[0]
+        if len(families) != 1:  # as `regole evaluate` does, from the facts the file starts with
+            try:
+                family = library.guess_family(fact_names(path, fmt))
+            except VersionSelectionError:
+                raise VersionSelectionError(_say("families", names=", ".join(families))) from None
+        else:
+            family = families[0]
     laws = library.versions(family)
     forced = library.get(family, args.law_version) if args.law_version else None
-    fmt = detect_format(path, args.data_format)
     progress = _Progress(err, count_rows(path, fmt)) if _isatty(err) else None
     run = run_batch(path, fmt, laws, args.out, args.errors, library=library, family=family, forced=forced,
                     engine=args.engine, batch_rows=max(args.batch_rows, 1), progress=progress)

@@ -94,6 +94,30 @@ def detect_format(path: Path, explicit: str | None = None) -> str:
     return "jsonl"
 
 
+def fact_names(path: Path, fmt: str) -> dict[str, Any]:
+    """What the start of a dataset says about its facts, to guess its family: the first JSON Lines row that is
+    an object (its facts), or the facts a CSV header or Parquet schema names (each with the value None: a
+    column says which fact it holds, not a value). Empty when the file tells nothing."""
+    try:
+        if fmt == "parquet":
+            import pyarrow.parquet as pq
+
+            columns = [str(c) for c in pq.ParquetFile(str(path)).schema_arrow.names]
+        elif fmt == "csv":
+            with _open_text(path) as handle:
+                columns = next(csv.reader(handle), [])
+        else:
+            with _open_text(path) as handle:
+                for line in handle:
+                    if line.strip():
+                        data = load_json(line)
+                        return data if isinstance(data, dict) else {}
+            return {}
+    except (OSError, ValueError, RecursionError, csv.Error, UnicodeDecodeError):
+        return {}  # the file's own reading reports what is wrong with it, at its row
+    return {column.strip().split(".")[0]: None for column in columns}
+
+
 class FactTable:
     """The facts of one or more law versions of a family (which must agree on their types), the way a
     dataset row is checked and converted."""

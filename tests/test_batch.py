@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import cli
 
-from engine import evaluate
+from engine import Library, evaluate
 from engine._dataset import write_jsonl
 from engine._population import load_population
 from engine._resources import rulesets_dir
@@ -151,10 +151,30 @@ def test_a_missing_data_file_and_a_missing_family(tmp_path: Path) -> None:
     code, _, err = cli("batch", str(tmp_path / "none.csv"), "--family", "iscro", "--out", str(tmp_path / "r.csv"))
     assert code == 3
     assert "does not exist" in err
-    (tmp_path / "d.csv").write_text("data_domanda\n2024-09-10\n", encoding="utf-8")
+    (tmp_path / "d.csv").write_text("colonna_ignota\n1\n", encoding="utf-8")  # no family's fact: cannot guess
     code, _, err = cli("batch", str(tmp_path / "d.csv"), "--out", str(tmp_path / "r.csv"))
     assert code == 5
     assert "--family" in err
+
+
+@pytest.mark.parametrize(("family", "suffix"), [("iscro", ".jsonl"), ("iscro", ".csv"), ("cig-covid", ".jsonl"),
+                                                ("cig-covid", ".csv"), ("cig-covid", ".parquet")])
+def test_the_family_is_guessed_from_the_file_as_evaluate_guesses_it(tmp_path: Path, family: str,
+                                                                    suffix: str) -> None:
+    population = tmp_path / f"p{suffix}"
+    if suffix == ".parquet":
+        assert cli("population", "--family", family, "--n", "30", "--out", str(tmp_path / "p.csv"))[0] == 0
+        pq.write_table(pcsv.read_csv(tmp_path / "p.csv", convert_options=pcsv.ConvertOptions(
+            strings_can_be_null=True)), population)
+    else:
+        assert cli("population", "--family", family, "--n", "30", "--out", str(population))[0] == 0
+    out = tmp_path / "r.jsonl"
+    code, _, err = cli("batch", str(population), "--out", str(out))
+    assert code == 0, err
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 30
+    versions = {law.version for law in Library().versions(family)}  # the family's own versions, none other's
+    assert {row["versione"] for row in rows} <= versions
 
 
 def test_progress_only_on_a_terminal(data: Path, tmp_path: Path) -> None:
