@@ -319,7 +319,7 @@ class _Builder:
         base, first, last = years["relative_to"], years["from"], years["to"]
         self._earlier(base, ("date",), (*path, "years", "relative_to"))
         if last < first:
-            self.problems.append(self.loaded.problem((*path, "years"), "'from' must not be after 'to'", code="G003"))
+            self.problems.append(self.loaded.problem((*path, "years"), _("'from' must not be after 'to'"), code="G003"))
 
         def of(context: Context) -> range | None:
             origin = context.get(base)

@@ -205,3 +205,32 @@ def test_argparse_is_left_as_it_was() -> None:
     before = argparse._  # type: ignore[attr-defined]
     main(["--lang", "it", "rulesets"], stdout=io.StringIO(), stderr=io.StringIO())
     assert argparse._ is before  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("lang", "weeks", "mean"), [
+    ("it", "le settimane del periodo da-a, estremi inclusi", "la media aritmetica dei valori"),
+    ("en", "the weeks of the period from-to, both ends included", "the arithmetic mean of the values"),
+])
+def test_function_descriptions_follow_the_language(lang: str, weeks: str, mean: str) -> None:
+    from engine._types import FUNCTIONS
+
+    with _i18n.language(lang):
+        assert FUNCTIONS["settimane"].description.startswith(weeks)
+        assert FUNCTIONS["media"].description == mean
+        assert all(signature.description for signature in FUNCTIONS.values())
+
+
+@pytest.mark.parametrize(("lang", "message"), [
+    ("it", "'from' non deve essere successivo a 'to'"), ("en", "'from' must not be after 'to'")])
+def test_a_reversed_span_of_years_is_reported_in_the_language(tmp_path: Path, lang: str, message: str) -> None:
+    from engine._population import load_population
+    from engine.errors import RulesetError
+
+    path = tmp_path / "pop.yaml"
+    path.write_text("population: 1\nfamily: iscro\nfacts:\n  data_domanda: {kind: date, ranges: [{from: 2024-01-01, "
+                    "to: 2024-12-31}]}\n  reddito_lavoro_autonomo:\n    kind: money_by_year\n"
+                    "    years: {relative_to: data_domanda, from: -1, to: -5}\n"
+                    "    level: {lognormal: {median: 13000, sigma: 0.8}}\n", encoding="utf-8")
+    with _i18n.language(lang), pytest.raises(RulesetError) as caught:
+        load_population(path)
+    assert [(p.code, p.message) for p in caught.value.problems] == [("G003", message)]
