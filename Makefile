@@ -49,7 +49,7 @@ clean:
 LOCALES := engine/locale
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --omit-header \
-		--no-wrap --project regole -o $(LOCALES)/regole.pot engine
+		--no-wrap --project regole -o $(LOCALES)/regole.pot engine engine/_docs_templates
 	for lang in it en; do \
 		if [ -f $(LOCALES)/$$lang/LC_MESSAGES/regole.po ]; then \
 			$(BIN)/pybabel update -D regole -l $$lang -i $(LOCALES)/regole.pot -d $(LOCALES) \

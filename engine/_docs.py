@@ -5,7 +5,12 @@ Each version page shows the period and how the version is chosen, every requirem
 the names it reads and its sources, the derived values and computations with their formulas, every
 parameter with its values over time and the source of each value, the facts, the decision's outputs and
 notes, and the sources with their links. Everything the legal fact sheet leaves unconfirmed is flagged
-"da verificare", and listed together at the top of the page.
+"da verificare" ("to be verified"), and listed together at the top of the page.
+
+The site speaks the language in force (Italian by default, English with ``--lang en`` or ``lang=``): the
+templates' own words go through Jinja's i18n extension (``_()``, English msgids in the ``regole`` catalog), the
+labels built here through ``_i18n``, dates in the language's formats. The legal content of the rulesets (titles,
+descriptions, citations, the reasons of the flags) and the expressions are shown as written.
 
 The pages are rendered by the Jinja templates in ``engine/_docs_templates`` (sandboxed, StrictUndefined,
 HTML autoescaped); the data they get is built here, so the templates only lay it out.
@@ -30,6 +35,7 @@ from ._check import is_percentage
 from ._compile import LawVersion, Node, Parameter, Source
 from ._explain import data, euro, numero, percentuale
 from ._expr import render
+from ._i18n import N_
 from ._i18n import gettext as _
 from ._output import check_output_folder, writing
 from ._resources import rulesets_dir
@@ -38,13 +44,28 @@ from ._version import __version__
 from .errors import OutputPathError, RulesetError
 
 _TEMPLATES = Path(__file__).resolve().parent / "_docs_templates"
-_KINDS = {"legge": "legge", "decreto_legge": "decreto-legge", "decreto_ministeriale": "decreto ministeriale",
-          "circolare_inps": "circolare INPS", "messaggio_inps": "messaggio INPS", "prassi": "prassi"}
-_CONFIDENCE = {"confirmed-primary": "confermata (fonte primaria)", "confirmed-secondary": "confermata (fonte "
-               "secondaria)", "unconfirmed": "non confermata"}
-_TYPES = {"boolean": "sì/no", "integer": "numero intero", "number": "numero", "money": "importo in euro",
-          "date": "data", "string": "testo", "money_by_year": "importi in euro per anno",
-          "integer_by_year": "numeri interi per anno"}
+# Labels shown on the pages, marked here (English msgids) and translated when a page is built, in the language
+# in force (Italian by default, English with --lang en).
+_KINDS = {"legge": N_("law"), "decreto_legge": N_("decree-law"), "decreto_ministeriale": N_("ministerial decree"),
+          "circolare_inps": N_("INPS circular"), "messaggio_inps": N_("INPS message"), "prassi": N_("practice")}
+_CONFIDENCE = {"confirmed-primary": N_("confirmed (primary source)"),
+               "confirmed-secondary": N_("confirmed (secondary source)"), "unconfirmed": N_("not confirmed")}
+_TYPES = {"boolean": N_("yes/no"), "integer": N_("whole number"), "number": N_("number"),
+          "money": N_("amount in euro"), "date": N_("date"), "string": N_("text"),
+          "money_by_year": N_("amounts in euro by year"), "integer_by_year": N_("whole numbers by year")}
+_NAME_KINDS = {"fact": N_("input fact"), "parameter": N_("law parameter"), "derived": N_("derived value"),
+               "computation": N_("computation")}
+_PERCENT_DIGITS = 0  # as the Italian pattern of the explanations (_explain.percentuale)
+
+
+def _label(table: dict[str, str], key: str) -> str:
+    """``table[key]`` translated, or ``key`` itself when the table lacks it."""
+    return _(table[key]) if key in table else key
+
+
+def _day(value: dt.date) -> str:
+    """``1° agosto 2024`` in Italian (as the explanations write it), ``1 August 2024`` in English."""
+    return data(value) if _i18n.current() == "it" else _i18n.date(value, style="long")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -68,7 +89,7 @@ class NameUse:
     """A name a rule reads, with what it is."""
 
     name: str
-    kind: str  # fatto | parametro | valore derivato | calcolo
+    kind: str  # fact | parameter | derived value | computation, translated
     label: str
     anchor: str
 
@@ -193,22 +214,25 @@ def _anchor(kind: str, name: str) -> str:
 
 
 def period_text(valid_from: dt.date, valid_to: dt.date | None) -> str:
-    return f"dal {data(valid_from)} al {data(valid_to)}" if valid_to else f"dal {data(valid_from)}, senza scadenza"
+    if valid_to:
+        return _("from {start} to {end}").format(start=_day(valid_from), end=_day(valid_to))
+    return _("from {start}, with no end").format(start=_day(valid_from))
 
 
 def _value_text(value: Any, parameter: Parameter) -> str:
+    italian = _i18n.current() == "it"
     if value is None:
-        return "non noto"
+        return _("not known")
     if parameter.type == "money":
-        return euro(value)
+        return euro(value) if italian else _i18n.money(value)
     if parameter.type == "date" and isinstance(value, dt.date):
-        return data(value)
+        return _day(value)
     if parameter.type == "boolean":
-        return "sì" if value else "no"
+        return _("yes") if value else _("no")
     if parameter.type == "number" and isinstance(value, Decimal):
         if is_percentage(parameter.name, parameter.label) and 0 <= value <= 1:
-            return percentuale(value)
-        return numero(value)
+            return percentuale(value) if italian else _i18n.percent(value, digits=_PERCENT_DIGITS)
+        return numero(value) if italian else _i18n.number(value)
     return str(value)
 
 
@@ -230,13 +254,13 @@ def version_page(law: LawVersion, versions: Sequence[LawVersion]) -> VersionPage
                        Path(law.path).name, law.sha256)
     kinds: dict[str, tuple[str, str, str]] = {}
     for name, fact in law.facts.items():
-        kinds[name] = ("fatto", fact.label, _anchor("fatto", name))
+        kinds[name] = (_(_NAME_KINDS["fact"]), fact.label, _anchor("fatto", name))
     for name, parameter in law.parameters.items():
-        kinds[name] = ("parametro", parameter.label, _anchor("parametro", name))
+        kinds[name] = (_(_NAME_KINDS["parameter"]), parameter.label, _anchor("parametro", name))
     for name, node in law.derived.items():
-        kinds[name] = ("valore derivato", node.label, _anchor("valore", name))
+        kinds[name] = (_(_NAME_KINDS["derived"]), node.label, _anchor("valore", name))
     for name, node in law.computations.items():
-        kinds[name] = ("calcolo", node.label, _anchor("calcolo", name))
+        kinds[name] = (_(_NAME_KINDS["computation"]), node.label, _anchor("calcolo", name))
 
     def refs(keys: Sequence[str]) -> tuple[SourceRef, ...]:
         return tuple(SourceRef.of(law.sources[k]) for k in keys if k in law.sources)
@@ -245,7 +269,7 @@ def version_page(law: LawVersion, versions: Sequence[LawVersion]) -> VersionPage
         reads = tuple(NameUse(n, *kinds[n]) for n in sorted(node.reads) if n in kinds)
         if node.unconfirmed:
             page.flags.append(Flag(title, anchor, node.unconfirmed))
-        return Rule(node.name, anchor, title, render(node.expr), _TYPES.get(str(node.type), str(node.type)), reads,
+        return Rule(node.name, anchor, title, render(node.expr), _label(_TYPES, str(node.type)), reads,
                     refs(node.sources), node.unconfirmed)
 
     page.requirements = [rule(n, _anchor("requisito", n.name), n.label) for n in law.requirements]
@@ -255,14 +279,15 @@ def version_page(law: LawVersion, versions: Sequence[LawVersion]) -> VersionPage
         rows = []
         anchor = _anchor("parametro", name)
         for dated in parameter.values:
-            rows.append(ParameterValueRow(data(dated.valid_from), data(dated.valid_to) if dated.valid_to else "",
+            rows.append(ParameterValueRow(_day(dated.valid_from), _day(dated.valid_to) if dated.valid_to else "",
                                           _value_text(dated.value, parameter), refs(dated.sources), dated.unconfirmed))
             if dated.unconfirmed:
-                page.flags.append(Flag(f"{parameter.label} (dal {data(dated.valid_from)})", anchor, dated.unconfirmed))
-        page.parameters.append(ParameterDoc(name, anchor, parameter.label, _TYPES.get(parameter.type, parameter.type),
+                where = _("{label} (from {start})").format(label=parameter.label, start=_day(dated.valid_from))
+                page.flags.append(Flag(where, anchor, dated.unconfirmed))
+        page.parameters.append(ParameterDoc(name, anchor, parameter.label, _label(_TYPES, parameter.type),
                                             parameter.description, tuple(rows)))
     page.facts = [FactDoc(name, _anchor("fatto", name), fact.label,
-                          "elenco" if not isinstance(fact.type, str) else _TYPES.get(fact.type, fact.type),
+                          _("list of entries") if not isinstance(fact.type, str) else _label(_TYPES, fact.type),
                           fact.optional, fact.description) for name, fact in law.facts.items()]
     page.outputs = [NameUse(n, *kinds[n]) for n in law.outputs if n in kinds]
     page.computations_for = law.computations_for
@@ -271,12 +296,12 @@ def version_page(law: LawVersion, versions: Sequence[LawVersion]) -> VersionPage
         if note.unconfirmed:
             page.flags.append(Flag(note.text[:80] + ("…" if len(note.text) > 80 else ""), _anchor("nota", note.id),
                                    note.unconfirmed))
-    page.sources = [SourceDoc(s.key, _anchor("fonte", s.key), s.citation, _KINDS.get(s.kind, s.kind),
-                              data(s.date) if s.date else "", _CONFIDENCE.get(s.confidence, s.confidence),
+    page.sources = [SourceDoc(s.key, _anchor("fonte", s.key), s.citation, _label(_KINDS, s.kind),
+                              _day(s.date) if s.date else "", _label(_CONFIDENCE, s.confidence),
                               _safe_url(s.url), (s.note or "").strip()) for s in law.sources.values()]
     for source in law.sources.values():
         if source.confidence == "unconfirmed":
-            reason = source.note or "fonte non confermata"
+            reason = source.note or _("source not confirmed")
             page.flags.append(Flag(source.citation, _anchor("fonte", source.key), reason))
     page.versions = [VersionSummary(v.family, v.version, v.title, period_text(v.valid_from, v.valid_to),
                                     v.selected_by, len(v.requirements), 0, page_name(v.version)) for v in versions]
@@ -299,9 +324,12 @@ def _is_html(name: str | None) -> bool:
 
 
 def environment() -> SandboxedEnvironment:
+    """The sandboxed environment of the pages, with Jinja's i18n extension: ``_()`` in the templates (English
+    msgids, extracted by Babel's jinja2 extractor, see babel.cfg) speaks the language in force when rendering."""
     env = SandboxedEnvironment(loader=FileSystemLoader(str(_TEMPLATES)), undefined=StrictUndefined,
-                               autoescape=_is_html,
+                               autoescape=_is_html, extensions=["jinja2.ext.i18n"],
                                trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.install_gettext_callables(_i18n.gettext, _i18n.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["md"] = _markdown
     env.globals.update(engine_version=__version__, css=(_TEMPLATES / "style.css").read_text(encoding="utf-8"))
     return env
@@ -313,14 +341,21 @@ class WrittenDocs:
     files: tuple[Path, ...]
 
 
-def write_docs(out: Path, library: Library) -> WrittenDocs:
-    """Write the Markdown and HTML documentation of every family in ``library`` under ``out``."""
+def write_docs(out: Path, library: Library, lang: str | None = None) -> WrittenDocs:
+    """Write the Markdown and HTML documentation of every family in ``library`` under ``out``, in ``lang``
+    (default: the language in force, Italian unless asked otherwise)."""
+    with _i18n.language(lang):
+        return _write_docs(out, library)
+
+
+def _write_docs(out: Path, library: Library) -> WrittenDocs:
     env = environment()
+    lang = _i18n.current()
     written: list[Path] = []
 
     def write(path: Path, template: str, **context: Any) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(env.get_template(template).render(**context), encoding="utf-8")
+        path.write_text(env.get_template(template).render(lang=lang, **context), encoding="utf-8")
         written.append(path)
 
     families = []

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ._expr import Arith, Attr, BoolOp, Call, Compare, Comprehension, Expr, Index, Lit, Neg, Not, Pos, Ref
+from ._i18n import N_
 from ._i18n import gettext as _
 from ._suggest import suggest
 
@@ -62,42 +63,48 @@ class Signature:
     params: tuple[str, ...]  # scalar type names, "numeric", "any", "comparable", "list", "bool-comp", ...
     result: str  # a type, or "same" (the type of the first argument), "numeric-join"
     variadic: bool = False
-    doc: str = ""
+    doc: str = ""  # an English msgid (N_): read it through ``description``
+
+    @property
+    def description(self) -> str:
+        """What the function does, in the language in force."""
+        return _(self.doc) if self.doc else ""
 
 
 FUNCTIONS: dict[str, Signature] = {
-    "min": Signature(("comparable",), "join", variadic=True, doc="il più piccolo dei valori"),
-    "max": Signature(("comparable",), "join", variadic=True, doc="il più grande dei valori"),
-    "media": Signature(("numeric",), "mean", variadic=True, doc="la media aritmetica dei valori"),
+    "min": Signature(("comparable",), "join", variadic=True, doc=N_("the smallest of the values")),
+    "max": Signature(("comparable",), "join", variadic=True, doc=N_("the largest of the values")),
+    "media": Signature(("numeric",), "mean", variadic=True, doc=N_("the arithmetic mean of the values")),
     "arrotonda": Signature(("numeric", "integer"), "same",
-                           doc="arrotonda a N decimali, metà per eccesso (ROUND_HALF_UP)"),
-    "anno": Signature(("date",), "integer", doc="l'anno di una data"),
-    "mese": Signature(("date",), "integer", doc="il mese (1-12) di una data"),
-    "data": Signature(("integer", "integer", "integer"), "date", doc="la data di anno, mese, giorno"),
-    "aggiungi_giorni": Signature(("date", "integer"), "date", doc="la data N giorni dopo"),
+                           doc=N_("rounds to N decimals, half up (ROUND_HALF_UP)")),
+    "anno": Signature(("date",), "integer", doc=N_("the year of a date")),
+    "mese": Signature(("date",), "integer", doc=N_("the month (1-12) of a date")),
+    "data": Signature(("integer", "integer", "integer"), "date", doc=N_("the date of year, month, day")),
+    "aggiungi_giorni": Signature(("date", "integer"), "date", doc=N_("the date N days later")),
     "aggiungi_mesi": Signature(("date", "integer"), "date",
-                               doc="lo stesso giorno N mesi dopo (o l'ultimo del mese, se manca)"),
-    "giorno_dopo": Signature(("date",), "date", doc="il giorno successivo"),
-    "giorno_prima": Signature(("date",), "date", doc="il giorno precedente"),
-    "fine_mese": Signature(("date",), "date", doc="l'ultimo giorno del mese della data"),
-    "fine_mese_successivo": Signature(("date",), "date", doc="l'ultimo giorno del mese successivo"),
+                               doc=N_("the same day N months later (or the last of the month, if it lacks it)")),
+    "giorno_dopo": Signature(("date",), "date", doc=N_("the next day")),
+    "giorno_prima": Signature(("date",), "date", doc=N_("the day before")),
+    "fine_mese": Signature(("date",), "date", doc=N_("the last day of the date's month")),
+    "fine_mese_successivo": Signature(("date",), "date", doc=N_("the last day of the next month")),
     "anni_compiuti": Signature(("date", "date"), "integer",
-                               doc="gli anni interi compiuti tra due date (29 febbraio: si compie il 1° marzo)"),
-    "giorni_tra": Signature(("date", "date"), "integer", doc="i giorni dalla prima alla seconda data"),
-    "inizio_mese": Signature(("date",), "date", doc="il primo giorno del mese della data"),
+                               doc=N_("the whole years completed between two dates "
+                                      "(29 February: completed on 1 March)")),
+    "giorni_tra": Signature(("date", "date"), "integer", doc=N_("the days from the first date to the second")),
+    "inizio_mese": Signature(("date",), "date", doc=N_("the first day of the date's month")),
     "settimane": Signature(("date", "date"), "integer",
-                           doc="le settimane del periodo da-a, estremi inclusi: i giorni diviso 7 arrotondato per "
-                               "eccesso (blocchi di 7 giorni contati da 'da'; una settimana iniziata conta intera); "
-                               "0 se 'a' è prima di 'da'"),
+                           doc=N_("the weeks of the period from-to, both ends included: the days divided by 7 "
+                                  "rounded up (blocks of 7 days counted from 'from'; a week begun counts whole); "
+                                  "0 if 'to' is before 'from'")),
     "definito": Signature(("any",), "boolean",
-                          doc="vero se un fatto facoltativo o un parametro ha un valore"),
-    "se": Signature(("boolean", "any", "any"), "branch", doc="se(condizione, allora, altrimenti)"),
-    "qualcuno": Signature(("predicate",), "boolean", doc="vero se almeno un elemento soddisfa la condizione"),
-    "nessuno": Signature(("predicate",), "boolean", doc="vero se nessun elemento soddisfa la condizione"),
-    "tutti": Signature(("predicate",), "boolean", doc="vero se tutti gli elementi soddisfano la condizione"),
-    "conta": Signature(("predicate",), "integer", doc="quanti elementi soddisfano la condizione"),
+                          doc=N_("true if an optional fact or a parameter has a value")),
+    "se": Signature(("boolean", "any", "any"), "branch", doc=N_("se(condition, then, otherwise)")),
+    "qualcuno": Signature(("predicate",), "boolean", doc=N_("true if at least one item meets the condition")),
+    "nessuno": Signature(("predicate",), "boolean", doc=N_("true if no item meets the condition")),
+    "tutti": Signature(("predicate",), "boolean", doc=N_("true if every item meets the condition")),
+    "conta": Signature(("predicate",), "integer", doc=N_("how many items meet the condition")),
     "somma": Signature(("summand",), "integer",
-                       doc="la somma di un valore intero calcolato per ogni elemento (0 per una lista vuota)"),
+                       doc=N_("the sum of a whole number computed for each item (0 for an empty list)")),
 }
 
 

@@ -23,6 +23,7 @@ from engine.cli import main
 
 ENGINE = Path(engine.__file__).parent
 LOCALE = ENGINE / "locale"
+TEMPLATES = ENGINE / "_docs_templates"
 MARKERS = {"_", "gettext", "N_"}
 PLURAL_MARKERS = {"ngettext"}
 
@@ -47,7 +48,16 @@ def marked_in_source() -> set[str | tuple[str, str]]:
                 found.add(strings[0])
             elif name in PLURAL_MARKERS and len(strings) == 2:
                 found.add((strings[0], strings[1]))
-    return found
+    return found | in_templates()
+
+
+def in_templates() -> set[str | tuple[str, str]]:
+    """The messages of the docs site's Jinja templates (``_()`` of jinja2.ext.i18n), as babel.cfg extracts them."""
+    out: set[str | tuple[str, str]] = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+            str(TEMPLATES), method_map=[("**.j2", "jinja2")], options_map={"**.j2": {"extensions": "jinja2.ext.i18n"}}):
+        out.add(message if isinstance(message, str) else (message[0], message[1]))
+    return out
 
 
 def extracted_by_babel() -> set[str | tuple[str, str]]:
@@ -64,7 +74,7 @@ def key(message_id: str | tuple[str, ...] | list[str]) -> str | tuple[str, str]:
 
 def test_every_marked_message_is_extracted_by_babel() -> None:
     """A ``_()`` inside an f-string is invisible to ``pybabel extract``: write it outside the f-string."""
-    missing = marked_in_source() - extracted_by_babel()
+    missing = marked_in_source() - extracted_by_babel() - in_templates()
     assert not missing, f"marked but not extracted (move them out of f-strings): {sorted(map(str, missing))}"
 
 
@@ -195,3 +205,32 @@ def test_argparse_is_left_as_it_was() -> None:
     before = argparse._  # type: ignore[attr-defined]
     main(["--lang", "it", "rulesets"], stdout=io.StringIO(), stderr=io.StringIO())
     assert argparse._ is before  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("lang", "weeks", "mean"), [
+    ("it", "le settimane del periodo da-a, estremi inclusi", "la media aritmetica dei valori"),
+    ("en", "the weeks of the period from-to, both ends included", "the arithmetic mean of the values"),
+])
+def test_function_descriptions_follow_the_language(lang: str, weeks: str, mean: str) -> None:
+    from engine._types import FUNCTIONS
+
+    with _i18n.language(lang):
+        assert FUNCTIONS["settimane"].description.startswith(weeks)
+        assert FUNCTIONS["media"].description == mean
+        assert all(signature.description for signature in FUNCTIONS.values())
+
+
+@pytest.mark.parametrize(("lang", "message"), [
+    ("it", "'from' non deve essere successivo a 'to'"), ("en", "'from' must not be after 'to'")])
+def test_a_reversed_span_of_years_is_reported_in_the_language(tmp_path: Path, lang: str, message: str) -> None:
+    from engine._population import load_population
+    from engine.errors import RulesetError
+
+    path = tmp_path / "pop.yaml"
+    path.write_text("population: 1\nfamily: iscro\nfacts:\n  data_domanda: {kind: date, ranges: [{from: 2024-01-01, "
+                    "to: 2024-12-31}]}\n  reddito_lavoro_autonomo:\n    kind: money_by_year\n"
+                    "    years: {relative_to: data_domanda, from: -1, to: -5}\n"
+                    "    level: {lognormal: {median: 13000, sigma: 0.8}}\n", encoding="utf-8")
+    with _i18n.language(lang), pytest.raises(RulesetError) as caught:
+        load_population(path)
+    assert [(p.code, p.message) for p in caught.value.problems] == [("G003", message)]
