@@ -35,12 +35,12 @@ from typing import Any, TextIO
 from ._compile import LawVersion
 from ._facts import (
     json_reason,
+    json_type_name,
     load_json,
     not_a_date,
     not_a_real_date,
     not_utf8,
     too_many_decimals,
-    type_name,
     unreadable_file,
     validate_facts,
 )
@@ -148,7 +148,7 @@ class FactTable:
         ``regole evaluate`` (compiled, fast for good rows; every problem listed for a bad one)."""
         if not isinstance(data, dict):
             return Row(number, None, (RowProblem(number, None, _("a row must be a JSON object, got {type}").format(
-                type=type_name(data))),))
+                type=json_type_name(data))),))
         try:
             for name in self.schema_names:
                 validate_facts(data, name)
@@ -316,7 +316,9 @@ def jsonl_row(number: int, line: str, table: FactTable) -> Row | None:
         return None
     try:
         data = load_json(line)
-    except (ValueError, RecursionError) as exc:
+    except RecursionError:  # Python's own words ("maximum recursion depth exceeded ...") are not for the reader
+        return Row(number, None, (RowProblem(number, None, _("the document is nested too deeply")),))
+    except ValueError as exc:
         message = (_("not valid JSON: {reason}").format(reason=json_reason(exc.msg))
                    if isinstance(exc, json.JSONDecodeError) else str(exc))
         return Row(number, None, (RowProblem(number, None, message),))

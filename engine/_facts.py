@@ -39,6 +39,11 @@ _JSON_TYPES = {list: N_("an array"), str: N_("a string"), int: N_("a number"), D
 _ANY_VALUE = N_("a value")
 
 
+def json_type_name(value: Any) -> str:
+    """What a parsed JSON value is, in JSON's words in the language in force ("an array"; "un array")."""
+    return _(_JSON_TYPES.get(type(value), _ANY_VALUE))
+
+
 def read_facts_file(file: str) -> bytes:
     """The bytes of a facts document: ``file``, or standard input for ``-``; at most one byte over the size
     limit is read, so that :func:`parse_facts_json` can refuse a larger one without reading all of it."""
@@ -114,7 +119,7 @@ def parse_facts_json(text: str | bytes, *, source: str | None = None) -> dict[st
         raise FactsError([Problem(_("the document is nested too deeply"), code="F007", path="$")],
                          source=source) from None
     if not isinstance(data, dict):
-        got = _(_JSON_TYPES.get(type(data), _ANY_VALUE))
+        got = json_type_name(data)
         raise FactsError([Problem(_("the facts must be a JSON object, got {type}").format(type=got), code="F002",
                                   path="$")], source=source)
     return data

@@ -188,3 +188,21 @@ def test_progress_only_on_a_terminal(data: Path, tmp_path: Path) -> None:
     assert "\r  63 / 64 (98%) rows" in err or "\r  63 / 63 (100%) rows" in err
     code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(tmp_path / "r.parquet"))
     assert "\r" not in err
+
+
+def test_hostile_rows_are_bad_rows_said_in_the_reader_s_words(tmp_path: Path) -> None:
+    """A row nested too deep and a bare null are bad rows whose messages are regole's, not Python's ("maximum
+    recursion depth exceeded", "None"), in Italian by default; the good rows around them are evaluated."""
+    good = json.dumps({"data_domanda": "2024-09-10", "regolarita_contributiva": True})
+    deep = '{"data_domanda": "2024-09-10", "x": ' + "[" * 5000 + "]" * 5000 + "}"
+    data = tmp_path / "d.jsonl"
+    data.write_text("\n".join([good, deep, "null", "[1]", good]) + "\n", encoding="utf-8")
+    out, errors = tmp_path / "r.jsonl", tmp_path / "e.jsonl"
+    code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(out), "--errors", str(errors),
+                       "--lang", "it")
+    assert code == 0, err
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 2
+    messages = {p["row"]: p["message"] for p in map(json.loads, errors.read_text(encoding="utf-8").splitlines())}
+    assert messages == {2: "il documento è annidato troppo in profondità",
+                        3: "una riga deve essere un oggetto JSON, non null",
+                        4: "una riga deve essere un oggetto JSON, non un array"}

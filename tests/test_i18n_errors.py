@@ -87,8 +87,8 @@ def test_a_bad_dataset_row_reads_in_the_language_asked(tmp_path: Path) -> None:
     data = tmp_path / "rows.jsonl"
     data.write_text(json.dumps(BASE_2024) + "\n[1, 2]\n", "utf-8")
     argv = ("impact", str(data), "--versions", "iscro@2021,iscro@2024")
-    assert "riga 2: una riga deve essere un oggetto JSON, non una lista" in cli(*argv)[2]
-    assert "row 2: a row must be a JSON object, got list" in cli(*argv, "--lang", "en")[2]
+    assert "riga 2: una riga deve essere un oggetto JSON, non un array" in cli(*argv)[2]
+    assert "row 2: a row must be a JSON object, got an array" in cli(*argv, "--lang", "en")[2]
 
 
 def test_evaluate_takes_lang_and_keeps_codes_and_paths() -> None:
