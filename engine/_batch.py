@@ -39,7 +39,7 @@ from ._run import Library
 from .backends import ENGINES, evaluate_table
 from .backends._layout import ROW
 from .backends._results import DECISION, ERROR, MISSING, OUTCOME_TYPE, VERSION, output_type, requirement_column
-from .errors import FactsError, Problem, VersionSelectionError
+from .errors import FactsError, OutputPathError, Problem, VersionSelectionError
 
 OUT_FORMATS = ("parquet", "csv", "jsonl")
 EURO = pa.decimal128(18, 2)
@@ -266,8 +266,8 @@ def check_out_paths(data: Path, out: Path, errors: Path | None, *, fmt_needed: b
             problems.append(Problem(_say("same_file", path=path), code="D006", path="$"))
         elif not os.access(folder, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
             problems.append(Problem(_say("not_writable", path=path), code="D006", path="$"))
-    if problems:
-        raise FactsError(problems)
+    if problems:  # an output path, as for impact --report and docs --out: OutputPathError (exit 2)
+        raise OutputPathError("\n".join(problem.message for problem in problems))
 
 
 # -- the run -----------------------------------------------------------------------------------------------------

@@ -165,15 +165,15 @@ def test_batch_on_a_bad_output_path_speaks_italian_by_default_and_english_on_req
                     stdout=io.StringIO(), stderr=err), err.getvalue()
 
     code, italian = run()
-    assert code == 3
+    assert code == 2
     assert f"{out}: la cartella {out.parent} non esiste" in italian
     assert "does not exist" not in italian
     code, english = run("--lang", "en")
-    assert code == 3
+    assert code == 2
     assert f"{out}: the folder {out.parent} does not exist" in english
     assert "non esiste" not in english
     code, italian = run("--out", str(tmp_path / "r.xlsx"))
-    assert code == 3
+    assert code == 2
     assert "il formato dei risultati si sceglie dall'estensione: .parquet, .csv o .jsonl" in italian
     assert not out.parent.exists()
     assert not (tmp_path / "r.xlsx").exists()
