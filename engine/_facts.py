@@ -298,16 +298,16 @@ def json_path(parts: Any) -> str:
     return out
 
 
-def facts_accepted(data: Mapping[str, Any], schema_name: str) -> bool:
-    """Whether ``data`` meets the bundled facts schema ``schema_name``: the yes or no of :func:`validate_facts`,
-    without listing the problems (each unknown field would cost a spelling suggestion)."""
+def facts_accepted(data: Mapping[str, Any], schema_name: str, directory: str | None = None) -> bool:
+    """Whether ``data`` meets the facts schema ``schema_name``: the yes or no of :func:`validate_facts`, without
+    listing the problems (each unknown field would cost a spelling suggestion)."""
     if _depth(data, MAX_DEPTH) > MAX_DEPTH:
         return False
-    validator = validator_for(schema_name)
+    validator = validator_for(schema_name, directory)
     if _money_problems(data, validator.schema if isinstance(validator.schema, dict) else {}):
         return False
     try:
-        _fast_validator(schema_name)(data)
+        _fast_validator(schema_name, directory)(data)
     except fastjsonschema.JsonSchemaValueException:
         return False
     return True
@@ -317,21 +317,18 @@ def validate_facts(data: Mapping[str, Any], schema_name: str, *, source: str | N
                    directory: str | None = None) -> None:
     """Raise FactsError listing every way ``data`` breaks the facts schema (read from ``directory``, by default
     the bundled schemas folder)."""
+    if facts_accepted(data, schema_name, directory):  # the compiled check, for the good documents
+        return
     if _depth(data, MAX_DEPTH) > MAX_DEPTH:
         raise FactsError([Problem(_too_deep(), code="F007", path="$")], source=source)
     validator = validator_for(schema_name, directory)
-    schema = validator.schema if isinstance(validator.schema, dict) else {}
-    problems = _money_problems(data, schema)
-    try:
-        _fast_validator(schema_name, directory)(data)
-    except fastjsonschema.JsonSchemaValueException as fast:
-        # The compiled validator stops at the first problem; jsonschema then lists them all.
-        problems += [p for error in validator.iter_errors(data) for p in _problems(error)]
-        if not problems:  # pragma: no cover - the two validators agree on our schemas (tests check both)
-            problems.append(Problem(fast.message, code="F002", path="$"))
-    if problems:
-        unique = {(p.path, p.code): p for p in problems}
-        raise FactsError(sorted(unique.values(), key=lambda p: p.path or ""), source=source)
+    # The compiled validator stops at the first problem; jsonschema lists them all.
+    problems = _money_problems(data, validator.schema if isinstance(validator.schema, dict) else {})
+    problems += [p for error in validator.iter_errors(data) for p in _problems(error)]
+    if not problems:  # pragma: no cover - the two validators agree on our schemas (tests check both)
+        problems.append(Problem(_("the facts do not meet the facts schema"), code="F002", path="$"))
+    unique = {(p.path, p.code): p for p in problems}
+    raise FactsError(sorted(unique.values(), key=lambda p: p.path or ""), source=source)
 
 
 def _money_problems(data: Mapping[str, Any], schema: Mapping[str, Any]) -> list[Problem]:
