@@ -27,6 +27,19 @@ from engine.cli import main
 settings.register_profile("regole", deadline=None)
 settings.load_profile("regole")
 
+@pytest.fixture(params=["per-row", "per-day"])
+def walk(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The two ways the columnar walker goes, forced on tables of any size: every value worked out on every row
+    ("per-row"), or the values of the selecting date once a day and the computations of an admitted case on the
+    admitted rows alone ("per-day", as large tables go)."""
+    from engine.backends import _columnar_numpy
+
+    per_day = request.param == "per-day"
+    monkeypatch.setattr(_columnar_numpy, "DAY_ROWS", 0 if per_day else 10**9)
+    monkeypatch.setattr(_columnar_numpy, "ADMITTED_SHARE", 1.0 if per_day else -1.0)
+    return str(request.param)
+
+
 BASE_2024: dict[str, Any] = {
     "data_domanda": "2024-09-10",
     "iscritto_gestione_separata": True,

@@ -27,18 +27,18 @@ def same_results(law: LawVersion, rows: list[dict]) -> None:
 
 
 @pytest.mark.parametrize("law", LAWS, ids=lambda law: law.key)
-def test_the_yaml_cases_of_the_family(law: LawVersion) -> None:
+def test_the_yaml_cases_of_the_family(law: LawVersion, walk: str) -> None:
     same_results(law, list(case_facts(law.family)))
 
 
 @pytest.mark.parametrize("law", LAWS, ids=lambda law: law.key)
-def test_the_synthetic_population(law: LawVersion) -> None:
+def test_the_synthetic_population(law: LawVersion, walk: str) -> None:
     path = population_path(rulesets_dir(), law.family)
     same_results(law, list(load_population(path).applications(1500, seed=13)))
 
 
 @pytest.mark.parametrize("law", LAWS, ids=lambda law: law.key)
-def test_rows_on_the_thresholds_with_facts_left_out(law: LawVersion) -> None:
+def test_rows_on_the_thresholds_with_facts_left_out(law: LawVersion, walk: str) -> None:
     @settings(max_examples=12, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(st.lists(row_strategy(law), min_size=1, max_size=60))

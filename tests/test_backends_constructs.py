@@ -77,7 +77,7 @@ def test_the_variant_calls_every_function() -> None:
 
 
 @pytest.mark.parametrize("every_case", [False, True], ids=["admitted", "every_case"])
-def test_every_function_as_the_rete_kernel(every_case: bool) -> None:
+def test_every_function_as_the_rete_kernel(every_case: bool, walk: str) -> None:
     law = variant(every_case)
     rows = list(case_facts("iscro"))
 
@@ -93,7 +93,7 @@ def test_every_function_as_the_rete_kernel(every_case: bool) -> None:
     check_rows()
 
 
-def test_a_row_whose_date_does_not_exist_is_reported_on_that_row_only() -> None:
+def test_a_row_whose_date_does_not_exist_is_reported_on_that_row_only(walk: str) -> None:
     law = variant(every_case=True)
     rows = [{**case_facts("iscro")[0], "data_domanda": day} for day in ("2024-09-10", "2024-10-10")]
     results = evaluate_table(law, facts_table(law, rows)).to_pylist()

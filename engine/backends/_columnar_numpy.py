@@ -34,8 +34,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -52,6 +53,8 @@ from ._layout import NUMBER_SCALE, split_year_column
 from ._network import Conditions, topological
 
 LIMIT = 2**62  # a bound past this: the operation runs on Python integers
+DAY_ROWS = 8  # a table of at least this many rows a day (on average) works the values of its days out once a day
+ADMITTED_SHARE = 0.5  # the computations of an admitted case run on the admitted rows alone when at most this share
 _NUMBER_DEN = 10**NUMBER_SCALE
 _UNIT = {"money": 100, "integer": 1, "number": _NUMBER_DEN}
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
@@ -211,32 +214,36 @@ def _fraction(value: Decimal | int) -> tuple[int, int]:
     return numerator, denominator
 
 
-def _pick_year(key: Num, columns: dict[int, Num]) -> tuple[Any, Any, int]:
+def _pick_year(key: Num, columns: dict[int, Num], hits: Callable[[int], Any] | None = None) -> tuple[Any, Any, int]:
     """Per row, the value of the column of the year ``key`` (unknown for a year without a column): only the
-    years the keys reach are looked at (a population's keys span a year or two)."""
-    bound = max((column.bound for column in columns.values()), default=0)
+    years the keys reach are looked at (a population's keys span a year or two). ``hits``, when given, says
+    for a year where the key is that year and known (the rows' keys looked up from their days' keys)."""
     keys = np.asarray(key.data)
-    if keys.ndim and keys.size:
-        low, high = int(keys.min()), int(keys.max())
+    reached = keys[np.asarray(key.known, dtype=bool)] if hits is not None and keys.ndim and key.known is not True \
+        else keys
+    if reached.ndim and reached.size:
+        low, high = int(reached.min()), int(reached.max())
         columns = {year: column for year, column in columns.items() if low <= year <= high}
-    elif keys.size:
-        columns = {year: column for year, column in columns.items() if year == int(keys)}
+    elif reached.size:
+        columns = {year: column for year, column in columns.items() if year == int(reached)}
     if not columns:
         return 0, False, 0
-    if len(columns) == 1:
-        ((year, column),) = columns.items()
-        return column.data, _and(key.known, np.equal(keys, year), column.known), bound
+    given = hits is not None
+    if hits is None:
+        def hits(year: int) -> Any:
+            return np.equal(keys, year)
+    bound = max(column.bound for column in columns.values())
     ordered = sorted(columns.items())
     data = ordered[0][1].data  # the first year's column, then each other's where the key says so
-    known = _and(np.equal(keys, ordered[0][0]), ordered[0][1].known)
+    known = _and(hits(ordered[0][0]), ordered[0][1].known)
     for year, column in ordered[1:]:
-        hit = np.equal(keys, year)
+        hit = hits(year)
         # data + hit × (column - data): arithmetic, where np.where would branch on a mask that follows no order
         width = 2 * max(bound, 1)
         step, base = _fit(width, column.data, data)
         data = base + hit * (step - base)
         known = _or(known, _and(hit, column.known))
-    return data, _and(known, key.known), bound
+    return data, known if given else _and(known, key.known), bound
 
 
 # -- reading Arrow columns ----------------------------------------------------------------------------------
@@ -307,6 +314,164 @@ def _read_list(array: pa.ListArray, ltype: ListType) -> Listed:
 
 # -- the walker -----------------------------------------------------------------------------------------------
 
+class _Values(dict[str, Value]):
+    """The walker's values by name. A value worked out on the days of the selecting date (``deferred``) is
+    looked up by row the first time it is read: one that only other values of the days read never is. The
+    values of a walker of some rows of another (``parent``) are the parent's, at those ``rows``, when read."""
+
+    def __init__(self, parent: _Values | None = None, rows: np.ndarray | None = None) -> None:
+        super().__init__()
+        self.deferred: dict[str, Callable[[], Value]] = {}
+        self.parent = parent
+        self.rows = rows
+
+    def __missing__(self, name: str) -> Value:
+        make = self.deferred.pop(name, None)
+        if make is not None:
+            value = self[name] = make()
+        elif self.parent is not None and self.rows is not None and name in self.parent:
+            value = self[name] = _taken(self.parent[name], self.rows)
+        else:
+            raise KeyError(name)
+        return value
+
+    def __contains__(self, name: object) -> bool:
+        return dict.__contains__(self, name) or name in self.deferred or (
+            self.parent is not None and name in self.parent)
+
+
+def _taken(value: Value, rows: np.ndarray) -> Value:
+    """``value`` at ``rows`` only (indices of the rows)."""
+    if isinstance(value, ByYear):
+        return ByYear(value.name, {year: Num(_at(column.data, rows), _at(column.known, rows), column.den,
+                                             column.limit) for year, column in value.years.items()}, value.den)
+    if isinstance(value, Listed):
+        counts = np.diff(value.offsets)[rows] if len(rows) else np.zeros(0, np.int64)
+        offsets = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum(counts, out=offsets[1:])
+        items = np.repeat(value.offsets[:-1][rows] - offsets[:-1], counts) + np.arange(offsets[-1])
+        fields = {name: _looked_up(field, items) for name, field in value.fields.items()}
+        return Listed(offsets, _at(value.known, rows), fields, np.repeat(np.arange(len(rows)), counts))  # type: ignore[arg-type]
+    return _looked_up(value, rows)
+
+
+def _spread_out(value: Value, rows: np.ndarray, n: int) -> Value:
+    """A value of the ``rows`` (indices) of a table of ``n`` rows, on every row: unknown on the others."""
+    assert isinstance(value, Num | Plain)
+    known = np.zeros(n, bool)
+    known[rows] = value.known
+    data = value.data
+    if isinstance(data, np.ndarray) and data.ndim:
+        full = np.zeros(n, data.dtype) if data.dtype != object else np.full(n, "" if isinstance(value, Plain) else 0,
+                                                                            dtype=object)
+        full[rows] = data
+        data = full
+    if isinstance(value, Num):
+        return Num(data, known, value.den, value.limit)
+    return Plain(data & known if isinstance(data, np.ndarray) and data.dtype == bool else data, known)
+
+
+def by_date_only(law: LawVersion) -> frozenset[str]:
+    """The derived values, computations and requirements of ``law`` that read, directly or through each other,
+    nothing but the selecting date and the parameters (which the selecting date selects): functions of the day,
+    worked out once per day when a table holds many rows a day (ISCRO's year of the application, its deadline,
+    the window; its end date)."""
+    allowed = {law.selected_by, *law.parameters}
+    found: set[str] = set()
+    for node in topological(list(law.derived.values()) + list(law.computations.values())):
+        if node.reads <= allowed | found:
+            found.add(node.name)
+    found.update(node.name for node in law.requirements if node.reads <= allowed | found)
+    return frozenset(found)
+
+
+def _looked_up(value: Value, position: np.ndarray) -> Value:
+    """A value of the days, per row: each row's day is ``position`` in the days."""
+    if isinstance(value, Num):
+        return Num(_at(value.data, position), _at(value.known, position), value.den, value.bound)
+    assert isinstance(value, Plain)
+    return Plain(_at(value.data, position), _at(value.known, position))
+
+
+def _at(data: Any, position: np.ndarray) -> Any:
+    return np.take(data, position) if isinstance(data, np.ndarray) and data.ndim else data
+
+
+@dataclass
+class _Days:
+    """What a walk of a range of days gives: the parameters and the values of the selecting date alone, the
+    requirements among them, and where (which days) each failing value fails (true: a gated computation)."""
+
+    values: dict[str, Value]
+    requirements: dict[str, Plain]
+    failures: list[tuple[np.ndarray, bool]]
+    keys: dict[int, Num] = field(default_factory=dict)  # by id: the keys of year indexing that are day values
+
+
+_DAY_WALKS: dict[tuple[int, int, int, bool], tuple[LawVersion, _Days]] = {}  # the latest, by law and range of days
+
+
+def _day_values(law: LawVersion, days: np.ndarray, wide: bool) -> _Days:
+    """The walk of one row per day of ``days`` (only the selecting date known), kept for the next slice of the
+    same table (slices of one population span the same days)."""
+    key = (id(law), int(days[0]), int(days[-1]), wide)
+    found = _DAY_WALKS.get(key)
+    if found is not None and found[0] is law:
+        return found[1]
+    table = pa.table({law.selected_by: pa.Array.from_buffers(pa.date32(), len(days), [None, pa.py_buffer(days)])})
+    walker = Walker(law, table, wide=wide, domain_of=True)
+    walker._facts()
+    walker._parameters()
+    names = by_date_only(law)
+    result = _Days({}, {}, [])
+    for node in topological(list(law.derived.values()) + list(law.computations.values())):
+        if node.name in names:
+            walker.node = node
+            local: list[Any] = []
+            walker.values[node.name] = walker._value(node.expr, _ROWS, local)
+            if local:
+                result.failures.append((np.broadcast_to(_or(*local), (len(days),)), node.name in walker.gated))
+    for node in law.requirements:
+        if node.name in names:
+            walker.node = node
+            local = []
+            value = walker._value(node.expr, _ROWS, local)
+            assert isinstance(value, Plain)
+            result.requirements[node.name] = value
+            if local:
+                result.failures.append((np.broadcast_to(_or(*local), (len(days),)), False))
+    result.values = {name: walker.values[name] for name in [*law.parameters, *names] if name in walker.values}
+    day_names = names | set(law.parameters) | {law.selected_by}
+    for node in law.nodes():
+        for index in _indexes(node.expr):
+            if _reads(index.index) <= day_names and not _has_comprehension(index.index):
+                walker.node = node
+                result.keys[id(index.index)] = walker._num(index.index, _ROWS, [])
+    walker.node = None
+    while len(_DAY_WALKS) >= 8:
+        _DAY_WALKS.pop(next(iter(_DAY_WALKS)), None)
+    _DAY_WALKS[key] = (law, result)
+    return result
+
+
+def _indexes(expr: Expr) -> list[Index]:
+    """The indexings by year in ``expr`` (outside list quantifiers, whose keys vary by item)."""
+    if isinstance(expr, Comprehension):
+        return []
+    found = [expr] if isinstance(expr, Index) else []
+    for child in children(expr):
+        found += _indexes(child)
+    return found
+
+
+def _reads(expr: Expr) -> set[str]:
+    return {expr.name} if isinstance(expr, Ref) else set().union(*(_reads(c) for c in children(expr)))
+
+
+def _has_comprehension(expr: Expr) -> bool:
+    return isinstance(expr, Comprehension) or any(_has_comprehension(c) for c in children(expr))
+
+
 @dataclass
 class _Scope:
     """The variable of the list quantifier around an expression, and the list it runs over (None: the rows)."""
@@ -321,8 +486,10 @@ _ROWS = _Scope()
 class Walker:
     """Evaluates one law version on one fact table (``facts``; None to check the law only, on no rows)."""
 
-    def __init__(self, law: LawVersion, facts: pa.Table | None, *, wide: bool = False) -> None:
+    def __init__(self, law: LawVersion, facts: pa.Table | None, *, wide: bool = False,
+                 domain_of: object = None) -> None:
         self.law = law
+        self.domain_of = domain_of  # set for a walker of the days of the selecting dates, or of some rows
         self.facts = facts
         self.n = facts.num_rows if facts is not None else 0
         self.wide = wide
@@ -331,7 +498,7 @@ class Walker:
         self.types.update({name: p.type for name, p in law.parameters.items()})
         self.types.update({node.name: node.type for node in law.nodes() if node.kind != "requirement"})
         self.nodes = {node.name: node for node in law.nodes() if node.kind != "requirement"}
-        self.values: dict[str, Value] = {}
+        self.values = _Values()
         self.node: Node | None = None
         self.gated = frozenset(law.computations) if law.computations_for == "admitted" else frozenset()
         conditions = Conditions({n: t for n, t in self.types.items() if isinstance(t, str)})
@@ -344,6 +511,10 @@ class Walker:
         self.requirements: dict[str, Plain] = {}
         self.decision: Plain = Plain(True, True)
         self.errors: list[Any] = []
+        self._gated_errors: list[Any] = []
+        self._days_found: _Days | None = None
+        self._position: np.ndarray = np.zeros(0, np.intp)
+        self._hits: dict[bytes, Any] = {}
         self._calendar: dict[int, tuple[Any, tuple[Any, Any, Any]]] = {}
         self._stamps: dict[int, tuple[Any, Any]] = {}
         self._periods: dict[tuple[tuple[int, int | None], ...], tuple[Any, Any]] = {}
@@ -377,23 +548,112 @@ class Walker:
     def run(self) -> None:
         """Every node, requirement and the decision; ``errors`` the rows whose arithmetic fails."""
         self._facts()
-        self._parameters()
+        days = self._days()
+        if days is not None:  # the values of the selecting date alone: once per day, looked up by row
+            self._by_days(*days)
+        else:
+            self._parameters()
         gated_errors: list[Any] = []
         for node in topological(list(self.law.derived.values()) + list(self.law.computations.values())):
+            if node.name in self.values or node.name in self.gated:
+                continue
             self.node = node
             local: list[Any] = []
             self.values[node.name] = self._value(node.expr, _ROWS, local)
             (gated_errors if node.name in self.gated else self.errors).extend(local)
         for node in self.law.requirements:
+            if node.name in self.requirements:
+                continue
             self.node = node
             value = self._value(node.expr, _ROWS, self.errors)
             assert isinstance(value, Plain)
             self.requirements[node.name] = value
         self.node = None
+        self.requirements = {node.name: self.requirements[node.name] for node in self.law.requirements}
         self.decision = self._boolop("and", list(self.requirements.values())) if self.requirements \
             else Plain(True, True)
+        self._computations(gated_errors)
+        gated_errors.extend(self._gated_errors)
         if gated_errors:
             self.errors.append(_and(_or(*gated_errors), self.decision.data))
+
+    def _computations(self, errors: list[Any]) -> None:
+        """The computations worked out only for an admitted case (``gated``): on the admitted rows alone when they
+        are at most ADMITTED_SHARE of the table (each value they read taken at those rows, each result spread
+        back, unknown elsewhere), else on every row."""
+        todo = [node for node in topological(list(self.law.computations.values())) if node.name not in self.values
+                and node.name in self.gated]
+        if not todo:
+            return
+        rows = np.flatnonzero(np.broadcast_to(self.decision.data, (self.n,)))
+        if len(rows) > ADMITTED_SHARE * self.n:
+            walker: Walker = self
+        else:
+            walker = Walker(self.law, None, wide=self.wide, domain_of=self)
+            walker.n = len(rows)
+            walker.values = _Values(self.values, rows)
+        day_values = self._days_found.values if self._days_found else {}
+        for node in todo:
+            if node.name in day_values:  # a value of the day: looked up at the rows
+                value = day_values[node.name]
+                assert isinstance(value, Num | Plain)
+                walker.values[node.name] = _looked_up(value, self._position if walker is self else self._position[rows])
+                continue
+            walker.node = node
+            local: list[Any] = []
+            walker.values[node.name] = walker._value(node.expr, _ROWS, local)
+            if local and walker is self:
+                errors.extend(local)
+            elif local:
+                flagged = np.zeros(self.n, bool)
+                flagged[rows] = np.broadcast_to(_or(*local), (len(rows),))
+                errors.append(flagged)
+        walker.node = None
+        if walker is not self:
+            for node in todo:
+                self.values.deferred[node.name] = partial(_spread_out, walker.values[node.name], rows, self.n)
+
+    def _day_hits(self, key: Num) -> Callable[[int], Any]:
+        """For a key of the day, a function giving the rows where it is a year and known (one lookup a year,
+        shared by the keys hitting the same days)."""
+
+        def hits(year: int) -> Any:
+            on_days = _and(np.equal(key.data, year), key.known)
+            if not isinstance(on_days, np.ndarray) or not on_days.ndim:
+                return bool(on_days)
+            found = self._hits.get(on_days.tobytes())
+            if found is None:
+                found = self._hits[on_days.tobytes()] = np.take(on_days, self._position)
+            return found
+
+        return hits
+
+    def _days(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The days from the first to the last selecting date of the table, and each row's position among them,
+        when the table holds at least DAY_ROWS rows a day on average (else None: each row works its values out)."""
+        day = self.values[self.law.selected_by]
+        if self.domain_of is not None or not isinstance(day, Plain) or not isinstance(day.data, np.ndarray) \
+                or day.known is not True or not day.data.size:
+            return None
+        low, high = int(day.data.min()), int(day.data.max())
+        if (high - low + 1) * DAY_ROWS > self.n:
+            return None
+        return np.arange(low, high + 1, dtype=np.int32), np.subtract(day.data, low, dtype=np.intp)
+
+    def _by_days(self, days: np.ndarray, position: np.ndarray) -> None:
+        """The parameters and the values of the selecting date alone (:func:`by_date_only`) from the walk of
+        ``days`` (:func:`_day_values`), each looked up by row when first read; the rows whose day makes one fail,
+        flagged."""
+        found = self._days_found = _day_values(self.law, days, self.wide)
+        self._position = position
+        for name, value in found.values.items():
+            if name in self.gated:  # looked up at the admitted rows only (_computations)
+                continue
+            self.values.deferred[name] = partial(_looked_up, value, position)
+        for name, value in found.requirements.items():
+            self.requirements[name] = Plain(_at(value.data, position), _at(value.known, position))
+        for failed, gated in found.failures:
+            (self._gated_errors if gated else self.errors).append(_at(failed, position))
 
     def error_rows(self) -> Any:
         return _or(False, *self.errors)
@@ -537,6 +797,10 @@ class Walker:
                 target = self._value(t, scope, errors)
                 if not isinstance(target, ByYear):
                     raise self.refuse(gettext("indexing something that is not a fact by year"), expr)
+                day_key = self._days_found.keys.get(id(i)) if self._days_found and scope.items is None else None
+                if day_key is not None:  # a key of the day: where each year is hit, looked up by row
+                    data, known, bound = _pick_year(day_key, target.years, self._day_hits(day_key))
+                    return Num(data, known, target.den, bound)
                 key = self._num(i, scope, errors)
                 columns = {year: self._gather(column, scope, expr) for year, column in target.years.items()}
                 data, known, bound = _pick_year(key, columns)  # type: ignore[arg-type]

@@ -80,9 +80,10 @@ OUTCOME_TYPE = pa.dictionary(pa.int8(), pa.string())
 
 def outcome_array(indices: Any, names: Sequence[str]) -> pa.DictionaryArray:
     """A decision or outcome column from the index of each row's value in ``names`` (DECISIONS or OUTCOMES);
-    a null index is a null value."""
+    a null index is a null value. The indices are the callers' own, each in range: not checked again (on a
+    column of 250,000 rows the check cost 100 µs, as much as the outcome itself)."""
     return pa.DictionaryArray.from_arrays(pa.array(indices, pa.int8()) if not isinstance(indices, pa.Array)
-                                          else indices, pa.array(names, pa.string()))
+                                          else indices, pa.array(names, pa.string()), safe=False)
 
 
 def schema(law: LawVersion) -> pa.Schema:
