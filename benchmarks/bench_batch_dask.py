@@ -35,11 +35,13 @@ def _hwm(pid: int) -> int:
 
 
 def _descendants(pid: int) -> list[int]:
-    found = []
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-    except OSError:
-        return found
+    found: list[int] = []
+    children = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):  # a child may be started by any thread
+        try:
+            children += (task / "children").read_text().split()
+        except OSError:
+            continue
     for child in map(int, children):
         found += [child, *_descendants(child)]
     return found

@@ -43,7 +43,7 @@ from ._compile import LawVersion, load_ruleset
 from ._i18n import N_
 from ._i18n import gettext as _
 from ._impact_table import Comparison, PartTally, tally_part
-from ._read_columns import _Reader
+from ._read_columns import FactBatch, _Reader
 from .errors import ClusterError, FactsError, Problem, RegoleError
 
 CONNECT_TIMEOUT = 10.0  # seconds to reach a scheduler (and a LocalCluster's own comms)
@@ -224,7 +224,7 @@ def evaluate_batch_partition(partition: Partition, plan: BatchPlan) -> Evaluated
     return EvaluatedPart(results, problems, batch.rows)
 
 
-def _read(partition: Partition, laws: list[LawVersion]) -> Any:
+def _read(partition: Partition, laws: list[LawVersion]) -> FactBatch:
     try:
         return _Reader(laws).parquet_part(partition.path, list(partition.row_groups), partition.first)
     except (OSError, pa.ArrowException) as exc:
@@ -236,8 +236,6 @@ class _WorkerError(Exception):
     def __init__(self, failure: Failure) -> None:
         super().__init__(failure.message)
         self.failure = failure
-
-
 
 
 def _on_worker(function: Callable[[Partition, Any], _T], partition: Partition, plan: Any) -> _T | Failure:

@@ -251,22 +251,24 @@ def not_a_scheduler() -> Iterator[str]:
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
-    server.settimeout(5)
+    server.settimeout(0.1)
+    stop = threading.Event()
 
     def answer() -> None:
-        try:
-            while True:
+        while not stop.is_set():
+            try:
                 connection, _ = server.accept()
-                with connection:
-                    connection.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n" * 8)
-        except OSError:
-            return
+            except OSError:  # a timeout: look at stop again
+                continue
+            with connection:
+                connection.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n" * 8)
 
     thread = threading.Thread(target=answer, daemon=True)
     thread.start()
     yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
-    server.close()
+    stop.set()
     thread.join(5)
+    server.close()
 
 
 def test_an_unreachable_scheduler_is_one_clear_line(populations: dict[str, Path], tmp_path: Path,
