@@ -17,7 +17,7 @@ import argparse
 import datetime as dt
 import json
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -302,22 +302,43 @@ def run_batch(data: Path, fmt: str, laws: list[LawVersion], out: Path, errors: P
               library: Library | None, family: str, forced: LawVersion | None = None, engine: str = "columnar",
               batch_rows: int = BATCH_ROWS, progress: Callable[[int], None] | None = None) -> BatchRun:
     """Evaluate every row of ``data`` and stream the results to ``out`` and the problems to ``errors``."""
+    layout = OutputLayout.of([forced] if forced is not None else laws)
+
+    def evaluated() -> Iterator[EvaluatedPart]:
+        for batch in read_fact_tables(data, laws if forced is None else [*laws], fmt, batch_rows=batch_rows):
+            results, problems = evaluate_batch(batch, laws, layout, library=library, family=family, forced=forced,
+                                               engine=engine)
+            yield EvaluatedPart(results, problems, batch.rows)
+
+    return write_parts(evaluated(), layout, out, errors, progress=progress)
+
+
+@dataclass
+class EvaluatedPart:
+    """The results of one part of a population (a batch here, a partition on a cluster), in input order."""
+
+    results: pa.Table
+    problems: list[RowProblem]
+    rows: int  # rows read, good and bad
+
+
+def write_parts(parts: Iterable[EvaluatedPart], layout: OutputLayout, out: Path, errors: Path | None, *,
+                progress: Callable[[int], None] | None = None) -> BatchRun:
+    """Write evaluated parts, in the order given, to ``out`` and their problems to ``errors``; count."""
     import time
 
     started = time.perf_counter()
-    layout = OutputLayout.of([forced] if forced is not None else laws)
     run = BatchRun()
     writer = ResultWriter(out, layout.schema())
     problems_out = errors.open("w", encoding="utf-8") if errors is not None else None
     try:
-        for batch in read_fact_tables(data, laws if forced is None else [*laws], fmt, batch_rows=batch_rows):
-            results, problems = evaluate_batch(batch, laws, layout, library=library, family=family, forced=forced,
-                                               engine=engine)
+        for part in parts:
+            results, problems = part.results, part.problems
             writer.write(results)
-            run.rows += batch.rows
+            run.rows += part.rows
             failed = len({p.row for p in problems})
             run.bad += failed
-            run.evaluated += batch.rows - failed
+            run.evaluated += part.rows - failed
             if problems and run.first_problem is None:
                 run.first_problem = problems[0]
             if problems_out is not None:
@@ -362,6 +383,9 @@ def add_command(commands: Any) -> None:
     batch.add_argument("--batch-rows", type=int, default=BATCH_ROWS, metavar="N",
                        help=_("rows per batch (default {rows}); memory grows with it, not with the file").format(
                            rows=_i18n.number(BATCH_ROWS)))
+    from ._distributed import add_cluster_options
+
+    add_cluster_options(batch)  # --dask local, --scheduler ADDRESS (Parquet data; docs/batch.md)
     batch.set_defaults(handler=run_batch_command)
 
 
@@ -369,27 +393,37 @@ def run_batch_command(args: argparse.Namespace, library: Library, out: TextIO, e
     from ._commands import _isatty, _Progress
 
     path = Path(args.data)
-    if not path.is_file():
+    distributed = args.dask or args.scheduler
+    if not (path.is_file() or (distributed and path.is_dir())):  # on Dask, a folder of Parquet files too
         raise FactsError([Problem(_say("no_data", path=path), code="F000", path="$")], source=str(path))
     check_out_paths(path, args.out, args.errors)
     fmt = detect_format(path, args.data_format)
+    first_file = path
+    if distributed:
+        from ._distributed import parquet_files, require_parquet
+
+        require_parquet(path, fmt)
+        fmt, first_file = "parquet", parquet_files(path)[0]
     family = args.family
     if family is None:
         families = library.families()
         if len(families) != 1:  # as `regole evaluate` does, from the facts the file starts with
             try:
-                family = library.guess_family(fact_names(path, fmt))
+                family = library.guess_family(fact_names(first_file, fmt))
             except VersionSelectionError:
                 raise VersionSelectionError(_say("families", names=", ".join(families))) from None
         else:
             family = families[0]
     laws = library.versions(family)
     forced = library.get(family, args.law_version) if args.law_version else None
-    progress = _Progress(err, count_rows(path, fmt)) if _isatty(err) else None
-    run = run_batch(path, fmt, laws, args.out, args.errors, library=library, family=family, forced=forced,
-                    engine=args.engine, batch_rows=max(args.batch_rows, 1), progress=progress)
-    if progress is not None:
-        progress.finish()
+    if distributed:
+        run = _run_distributed(path, laws, args, family=family, forced=forced, err=err)
+    else:
+        progress = _Progress(err, count_rows(path, fmt)) if _isatty(err) else None
+        run = run_batch(path, fmt, laws, args.out, args.errors, library=library, family=family, forced=forced,
+                        engine=args.engine, batch_rows=max(args.batch_rows, 1), progress=progress)
+        if progress is not None:
+            progress.finish()
     errors = _say("errors_in", path=args.errors) if args.errors and run.bad else ""
     print(_say("done", rows=_i18n.number(run.rows), good=_i18n.number(run.evaluated), bad=_i18n.number(run.bad),
                errors=errors, out=args.out), file=err)
@@ -398,6 +432,25 @@ def run_batch_command(args: argparse.Namespace, library: Library, out: TextIO, e
     return 0
 
 
-__all__ = ["EURO", "OUT_FORMATS", "BatchRun", "OutputLayout", "ResultWriter", "add_command", "check_out_paths",
-           "euros", "evaluate_batch", "out_format", "run_batch", "split_by_version", "write_jsonl_table"]
+def _run_distributed(path: Path, laws: list[LawVersion], args: argparse.Namespace, *, family: str,
+                     forced: LawVersion | None, err: TextIO) -> BatchRun:
+    """``regole batch --dask local | --scheduler ADDRESS``: the partitions (row groups) evaluated on Dask,
+    written here in their order, one at a time."""
+    from ._commands import _isatty, _Progress
+    from ._distributed import batch_plan, distributed_batch, partitions
+
+    parts = partitions(path, laws)  # the columns of every file checked here, before any work
+    progress = _Progress(err, sum(part.rows for part in parts)) if _isatty(err) else None
+    layout = OutputLayout.of([forced] if forced is not None else laws)
+    plan = batch_plan(laws, family, forced, args.engine)
+    run = write_parts(distributed_batch(parts, plan, scheduler=args.scheduler), layout, args.out, args.errors,
+                      progress=progress)
+    if progress is not None:
+        progress.finish()
+    return run
+
+
+__all__ = ["EURO", "OUT_FORMATS", "BatchRun", "EvaluatedPart", "OutputLayout", "ResultWriter", "add_command",
+           "check_out_paths", "euros", "evaluate_batch", "out_format", "run_batch", "split_by_version",
+           "write_jsonl_table", "write_parts"]
 

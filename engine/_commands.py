@@ -265,7 +265,7 @@ def run_impact(args: argparse.Namespace, library: Library, out: TextIO, err: Tex
     if a.family != b.family:
         raise VersionSelectionError(_("{a} and {b} are versions of different families").format(a=a.key, b=b.key))
     path = Path(args.data)
-    if not path.is_file():
+    if not path.is_file() and not ((args.dask or args.scheduler) and path.is_dir()):  # Dask: a Parquet folder too
         raise unreadable_file(str(path))
     fmt = detect_format(path, args.data_format)
     if not args.full_trace:  # by column (columnar or Rete engine, here or on Dask); below, row by row

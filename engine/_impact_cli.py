@@ -32,15 +32,12 @@ from ._read_columns import BATCH_ROWS, count_rows, read_fact_tables
 from .backends import ENGINES
 from .backends._layout import ROW
 from .backends._results import DECISION
-from .errors import FactsError, Problem, VersionSelectionError
+from .errors import VersionSelectionError
 
 _MESSAGES = {  # what a person reads, in one place (English msgids; engine/locale/it has the Italian)
     "set_form": N_("--set wants name=value, for example soglia_reddito=10000; got {text!r}"),
     "set_unknown": N_("--set {name}: {version} has no such parameter; its parameters: {known}"),
     "set_value": N_("--set {name}={value}: not a value of type {ptype} ({hint})"),
-    "dask_parquet": N_("--dask and --scheduler read Parquet only (one partition per row group); "
-                       "convert the data with regole batch or pyarrow"),
-    "dask_rows": N_("--rows is not available with --dask or --scheduler: write the rows with a local run"),
     "rows_written": N_("regole impact: row-by-row decisions and amounts written to {path}"),
 }
 _HINTS = {"money": N_("euros with a point and at most two decimals, e.g. 10000 or 10000.50"),
@@ -66,10 +63,9 @@ def add_impact_options(impact: argparse.ArgumentParser) -> None:
     impact.add_argument("--batch-rows", type=int, default=BATCH_ROWS, metavar="N",
                         help=_("rows per batch (default {rows}); memory grows with it, not with the file").format(
                             rows=_i18n.number(BATCH_ROWS)))
-    where = impact.add_mutually_exclusive_group()
-    where.add_argument("--dask", choices=("local",), help=_("run on a local Dask cluster (Parquet data)"))
-    where.add_argument("--scheduler", metavar="ADDRESS",
-                       help=_("run on the Dask cluster at ADDRESS, e.g. tcp://10.0.0.5:8786 (docs/impact.md)"))
+    from ._distributed import add_cluster_options
+
+    add_cluster_options(impact)
 
 
 def _assignment(text: str) -> tuple[str, str]:
@@ -139,8 +135,6 @@ def run_impact_tables(args: argparse.Namespace, a: LawVersion, b: LawVersion, pa
     fmt = detect_format(path, args.data_format)
     distributed = args.dask or args.scheduler
     if args.rows is not None:
-        if distributed:
-            raise FactsError([Problem(_say("dask_rows"), code="D006", path="$")])
         check_out_paths(path, args.rows, None)
     if args.amount and args.amount not in (*a.outputs, *b.outputs):
         raise VersionSelectionError(_("--amount {output}: not an output of {a} or {b}").format(
@@ -148,54 +142,67 @@ def run_impact_tables(args: argparse.Namespace, a: LawVersion, b: LawVersion, pa
     comparison = Comparison.of(a, b, chart=args.amount, engine=args.engine, keep_amounts=args.report is not None)
     started = time.perf_counter()
     if distributed:
-        if fmt != "parquet":
-            raise FactsError([Problem(_say("dask_parquet"), code="D006", path="$")], source=str(path))
-        from ._distributed import distributed_tally
+        from ._distributed import distributed_tally, require_parquet
 
-        total = distributed_tally(path, comparison, overrides=dict(args.overrides), scheduler=args.scheduler)
-    else:
-        progress = _Progress(err, count_rows(path, fmt)) if _isatty(err) else None
-        rows = RowsWriter(args.rows, comparison) if args.rows is not None else None
-        total = PartTally()
-        try:
+        require_parquet(path, fmt)
+        fmt = "parquet"  # a file, or a folder of them
+    rows = RowsWriter(args.rows, comparison) if args.rows is not None else None
+    try:
+        if distributed:
+            total = distributed_tally(path, comparison, overrides=dict(args.overrides), scheduler=args.scheduler,
+                                      on_rows=rows.writer.write if rows is not None else None)
+        else:
+            progress = _Progress(err, count_rows(path, fmt)) if _isatty(err) else None
+            total = PartTally()
             for batch in read_fact_tables(path, [a, b], fmt, batch_rows=max(args.batch_rows, 1)):
                 total.merge(tally_part(batch, comparison, rows.write if rows is not None else None))
                 if progress is not None:
                     progress(total.rows_read)
-        finally:
-            if rows is not None:
-                rows.close()
-        if progress is not None:
-            progress.finish()
-        if args.rows is not None:
-            print(_say("rows_written", path=args.rows), file=err)
+            if progress is not None:
+                progress.finish()
+    finally:
+        if rows is not None:
+            rows.close()
+    if args.rows is not None:
+        print(_say("rows_written", path=args.rows), file=err)
     impact = impact_of(total, comparison, source=str(path), fmt=fmt, seconds=time.perf_counter() - started)
     impact.overrides = {name: shown(value) for name, value in values.items()}
     return impact
 
 
+def rows_schema(comparison: Comparison) -> pa.Schema:
+    """The columns of ``--rows``: the row, the decision under A and B, the money outputs under A and B."""
+    fields = [pa.field(ROW, pa.int64()), pa.field("a.decisione", pa.string()), pa.field("b.decisione", pa.string())]
+    for side in ("a", "b"):
+        fields += [pa.field(f"{side}.{name}", EURO) for name in comparison.money]
+    return pa.schema(fields)
+
+
+def rows_table(comparison: Comparison, ra: pa.Table, rb: pa.Table) -> pa.Table:
+    """The ``--rows`` of one part, from its results under A and B (euros)."""
+    schema = rows_schema(comparison)
+    columns: dict[str, Any] = {ROW: ra.column(ROW), "a.decisione": ra.column(DECISION).cast(pa.string()),
+                               "b.decisione": rb.column(DECISION).cast(pa.string())}
+    for side, table in (("a", ra), ("b", rb)):
+        for name in comparison.money:
+            columns[f"{side}.{name}"] = euros(table.column(name)) if name in table.column_names \
+                else pa.nulls(table.num_rows, EURO)
+    return pa.Table.from_arrays([columns[f.name] for f in schema], schema=schema)
+
+
 class RowsWriter:
-    """``--rows``: per row, the decision and the money outputs under A and B (euros)."""
+    """``--rows``: per row, the decision and the money outputs under A and B (euros), part by part."""
 
     def __init__(self, path: Path, comparison: Comparison) -> None:
         self.comparison = comparison
-        fields = [pa.field(ROW, pa.int64()), pa.field("a.decisione", pa.string()), pa.field("b.decisione", pa.string())]
-        for side in ("a", "b"):
-            fields += [pa.field(f"{side}.{name}", EURO) for name in comparison.money]
-        self.schema = pa.schema(fields)
-        self.writer = ResultWriter(path, self.schema)
+        self.writer = ResultWriter(path, rows_schema(comparison))
 
     def write(self, ra: pa.Table, rb: pa.Table) -> None:
-        columns: dict[str, Any] = {ROW: ra.column(ROW), "a.decisione": ra.column(DECISION).cast(pa.string()),
-                                   "b.decisione": rb.column(DECISION).cast(pa.string())}
-        for side, table in (("a", ra), ("b", rb)):
-            for name in self.comparison.money:
-                columns[f"{side}.{name}"] = euros(table.column(name)) if name in table.column_names \
-                    else pa.nulls(table.num_rows, EURO)
-        self.writer.write(pa.Table.from_arrays([columns[f.name] for f in self.schema], schema=self.schema))
+        self.writer.write(rows_table(self.comparison, ra, rb))
 
     def close(self) -> None:
         self.writer.close()
 
 
-__all__ = ["RowsWriter", "add_impact_options", "parse_override", "run_impact_tables", "with_overrides"]
+__all__ = ["RowsWriter", "add_impact_options", "parse_override", "rows_schema", "rows_table", "run_impact_tables",
+           "with_overrides"]

@@ -30,7 +30,15 @@ from ._facts import read_facts_file
 from ._i18n import gettext as _
 from ._run import Library, default_library, evaluate
 from ._version import __version__
-from .errors import FactsError, KernelError, OutputPathError, RegoleError, RulesetError, VersionSelectionError
+from .errors import (
+    ClusterError,
+    FactsError,
+    KernelError,
+    OutputPathError,
+    RegoleError,
+    RulesetError,
+    VersionSelectionError,
+)
 
 EXIT_OK = 0
 EXIT_USAGE = 2
@@ -131,7 +139,7 @@ def _main(argv: Sequence[str] | None = None, *, stdout: TextIO | None = None, st
     except KernelError as exc:
         print(f"regole: {exc}", file=err)
         return EXIT_KERNEL
-    except OutputPathError as exc:
+    except (OutputPathError, ClusterError) as exc:  # an output that cannot be written; a Dask cluster out of reach
         print(f"regole: {exc}", file=err)
         return EXIT_USAGE
     except RegoleError as exc:  # pragma: no cover - every subclass is handled above

@@ -26,6 +26,7 @@ from ._i18n import N_
 from ._i18n import gettext as _
 
 __all__ = [
+    "ClusterError",
     "ColumnarError",
     "ExpressionError",
     "FactsError",
@@ -181,6 +182,11 @@ class KernelError(RegoleError):
 class OutputPathError(RegoleError):
     """A file or folder a command was asked to write cannot be written (a missing folder, a folder where a
     file is expected, no permission); checked before the work starts."""
+
+
+class ClusterError(RegoleError):
+    """A Dask cluster (``--dask``, ``--scheduler``) cannot be reached, or failed during the run; the message
+    says which address or worker, and why."""
 
 
 class ColumnarError(RegoleError):

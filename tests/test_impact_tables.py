@@ -181,7 +181,8 @@ def test_dask_local_cluster_gives_the_same_json(population: Path, tmp_path: Path
     assert impact_of(remote, comparison, source="d", fmt="parquet", seconds=0).to_json() == expected
     from distributed import LocalCluster  # a running cluster, reached by its address as --scheduler does
 
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address="127.0.0.1:0") as cluster:
         remote = distributed_tally(flat, comparison, overrides={}, scheduler=cluster.scheduler_address)
     assert impact_of(remote, comparison, source="d", fmt="parquet", seconds=0).to_json() == expected
 
