@@ -114,7 +114,8 @@ def test_a_large_table_of_few_dates_gives_what_its_rows_give_alone(law: LawVersi
     big = big.set_column(big.schema.get_field_index(ROW), ROW, pa.array(range(1, big.num_rows + 1), pa.int64()))
     reference = pa.concat_tables([evaluate_table(law, base, engine="rete")] * copies)
     reference = reference.set_column(0, reference.schema.field(0), big.column(ROW))
-    for threads, rows in ((1, 10**6), (2, 2_500), (1, 5_000)):  # whole; two slices at once; slices in turn
+    monkeypatch.setattr(columnar, "SHARED_ROWS", 1_000)
+    for threads, rows in ((1, 10**6), (2, 2_500), (2, 10**6), (1, 5_000)):  # whole; two at once; in turn
         monkeypatch.setattr(columnar, "SLICE_ROWS", rows)
         found = differences(reference, evaluate_table(law, big, threads=threads))
         assert not found, "\n".join(found[:20])

@@ -315,28 +315,36 @@ def _read_list(array: pa.ListArray, ltype: ListType) -> Listed:
 # -- the walker -----------------------------------------------------------------------------------------------
 
 class _Values(dict[str, Value]):
-    """The walker's values by name. A value worked out on the days of the selecting date (``deferred``) is
-    looked up by row the first time it is read: one that only other values of the days read never is. The
-    values of a walker of some rows of another (``parent``) are the parent's, at those ``rows``, when read."""
+    """The walker's values by name. A value of the days of the selecting date (``days``, each row's day at
+    ``position`` among them) is looked up by row the first time it is read, and one computed later
+    (``deferred``) when first read: one that is never read costs nothing. The values of a walker of some
+    ``rows`` of another (``parent``) are the parent's at those rows, taken when read."""
 
     def __init__(self, parent: _Values | None = None, rows: np.ndarray | None = None) -> None:
         super().__init__()
         self.deferred: dict[str, Callable[[], Value]] = {}
         self.parent = parent
         self.rows = rows
+        self.days: dict[str, Value] = parent.days if parent is not None else {}
+        self.position: np.ndarray | None = None
+        if parent is not None and parent.position is not None and rows is not None:
+            self.position = parent.position[rows]
 
     def __missing__(self, name: str) -> Value:
-        make = self.deferred.pop(name, None)
-        if make is not None:
-            value = self[name] = make()
+        if name in self.days and self.position is not None:
+            value = _looked_up(self.days[name], self.position)
+        elif name in self.deferred:
+            value = self.deferred.pop(name)()
         elif self.parent is not None and self.rows is not None and name in self.parent:
-            value = self[name] = _taken(self.parent[name], self.rows)
+            value = _taken(self.parent[name], self.rows)
         else:
             raise KeyError(name)
+        self[name] = value
         return value
 
     def __contains__(self, name: object) -> bool:
-        return dict.__contains__(self, name) or name in self.deferred or (
+        return dict.__contains__(self, name) or name in self.deferred or (name in self.days and self.position
+                                                                          is not None) or (
             self.parent is not None and name in self.parent)
 
 
@@ -586,12 +594,7 @@ class Walker:
         if not todo:
             return
         rows = np.flatnonzero(np.broadcast_to(self.decision.data, (self.n,)))
-        if len(rows) > ADMITTED_SHARE * self.n:
-            walker: Walker = self
-        else:
-            walker = Walker(self.law, None, wide=self.wide, domain_of=self)
-            walker.n = len(rows)
-            walker.values = _Values(self.values, rows)
+        walker = self if len(rows) > ADMITTED_SHARE * self.n else self.subset(rows)
         day_values = self._days_found.values if self._days_found else {}
         for node in todo:
             if node.name in day_values:  # a value of the day: looked up at the rows
@@ -612,6 +615,19 @@ class Walker:
         if walker is not self:
             for node in todo:
                 self.values.deferred[node.name] = partial(_spread_out, walker.values[node.name], rows, self.n)
+
+    def subset(self, rows: np.ndarray) -> Walker:
+        """A walker of some ``rows`` (indices) of this one's table, after its run: each value, requirement and
+        the decision taken at those rows when read (to work out what only those rows need)."""
+        walker = Walker(self.law, None, wide=self.wide, domain_of=self)
+        walker.n = len(rows)
+        walker.values = _Values(self.values, rows)
+        walker.requirements = {name: Plain(_at(value.data, rows), _at(value.known, rows))
+                               for name, value in self.requirements.items()}
+        walker.decision = Plain(_at(self.decision.data, rows), _at(self.decision.known, rows))
+        walker._days_found = self._days_found
+        walker._position = self._position[rows] if self._days_found is not None else self._position
+        return walker
 
     def _day_hits(self, key: Num) -> Callable[[int], Any]:
         """For a key of the day, a function giving the rows where it is a year and known (one lookup a year,
@@ -645,11 +661,9 @@ class Walker:
         ``days`` (:func:`_day_values`), each looked up by row when first read; the rows whose day makes one fail,
         flagged."""
         found = self._days_found = _day_values(self.law, days, self.wide)
-        self._position = position
-        for name, value in found.values.items():
-            if name in self.gated:  # looked up at the admitted rows only (_computations)
-                continue
-            self.values.deferred[name] = partial(_looked_up, value, position)
+        self._position = self.values.position = position
+        # the gated computations are looked up at the admitted rows only (_computations)
+        self.values.days.update((name, value) for name, value in found.values.items() if name not in self.gated)
         for name, value in found.requirements.items():
             self.requirements[name] = Plain(_at(value.data, position), _at(value.known, position))
         for failed, gated in found.failures:
@@ -1048,8 +1062,7 @@ class Walker:
                           axis=1)
         rows, columns = np.nonzero(matrix)
         offsets = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=self.n))]).astype(np.int32)
-        return pa.ListArray.from_arrays(pa.array(offsets), pa.array(np.array(names, dtype=object)[columns],
-                                                                     pa.string()))
+        return pa.ListArray.from_arrays(pa.array(offsets), pa.array(names, pa.string()).take(pa.array(columns)))
 
     def _missing_of_name(self, name: str, memo: dict[str, Missing]) -> Missing:
         """The missing facts behind a named value (none where it is known)."""
@@ -1115,8 +1128,13 @@ class Walker:
                 year: Missing = {}
                 asked = _and(unknown_here(), np.logical_not(untold))
                 keys = np.broadcast_to(np.asarray(key.data), (size,))
-                for found in np.unique(keys[np.broadcast_to(asked, (size,))]):
-                    year[f"{name}.{int(found)}"] = _and(asked, keys == found)
+                reached = keys[np.broadcast_to(asked, (size,))]
+                low, high = (int(reached.min()), int(reached.max())) if reached.size else (0, -1)
+                # a pass a year over the few years a population's keys span, rather than a sort of the keys
+                for found in range(low, high + 1) if high - low < 64 else np.unique(reached).tolist():
+                    where = _and(asked, keys == found)
+                    if np.any(where):
+                        year[f"{name}.{found}"] = where
                 return _union(_where(_and(unknown_here(), untold), given, {}, size), year)
         # the operands whose missing facts an unknown value unites (strict functions, arithmetic, comparisons,
         # and/or/not: an ``and`` with a false operand is known, so it unites nothing); a record's field, none

@@ -28,8 +28,8 @@ from ._results import MISSING as MISSING_COLUMN
 
 T = TypeVar("T")
 
-SLICE_ROWS = 250_000  # rows per slice: numpy's passes over arrays this long stay in a core's cache (measured:
-# an int64 sum costs 0.28 ns a value at 65,536 rows, 0.84 ns at 250,000), and a slice's fixed cost is ~1 ms
+SLICE_ROWS = 500_000  # rows per slice at most: memory grows with the slice, not the table
+SHARED_ROWS = 50_000  # rows per slice at least, when a table is shared between threads (a walk costs ~2 ms)
 WIDE = False  # True: every integer as a Python integer (the path taken past 62 bits), for the tests
 
 
@@ -47,46 +47,46 @@ def evaluate_table(law: LawVersion, facts: pa.Table, *, threads: int | None = No
     selecting date. Rows whose arithmetic fails (a division by zero, a date that does not exist) are
     evaluated by the Rete kernel, which reports the failure in ``errore`` for that row only.
 
-    The table is walked in slices of SLICE_ROWS rows, ``threads`` at a time (by default one per core): memory
-    grows with the slice, not the table. The missing facts of the undetermined rows are worked out afterwards,
-    in one more walk over those rows only."""
+    The table is walked in slices of at most SLICE_ROWS rows, ``threads`` at a time (by default one per core):
+    memory grows with the slice, not the table."""
     _check_selecting_dates(law, facts)
     workers = max(1, int(threads or os.cpu_count() or 1))
     decided = _sliced(lambda part: _decide(law, part), facts, workers)
-    results = pa.concat_tables([table for table, _ in decided]) if len(decided) > 1 else decided[0][0]
-    undetermined = np.concatenate([where for _, where in decided]) if len(decided) > 1 else decided[0][1]
-    if np.any(undetermined):
-        subset = facts.filter(pa.array(undetermined))
-        lists = _sliced(lambda part: _walk(law, part).missing(), subset, workers)
-        missing = _spread(pa.chunked_array(lists).combine_chunks() if len(lists) > 1 else lists[0], undetermined)
-        index = results.schema.get_field_index(MISSING_COLUMN)
-        results = results.set_column(index, results.schema.field(index), missing)
-    return results
+    return pa.concat_tables(decided) if len(decided) > 1 else decided[0]
 
 
 def _sliced(work: Callable[[pa.Table], T], facts: pa.Table, workers: int) -> list[T]:
-    """``work`` on each slice of SLICE_ROWS rows of ``facts``, in order, ``workers`` slices at a time."""
-    if facts.num_rows <= SLICE_ROWS:
+    """``work`` on each slice of ``facts``, in order, ``workers`` slices at a time: slices of at most SLICE_ROWS
+    rows, as many as a multiple of ``workers`` (each of the same size) when the table is large enough to share."""
+    n = facts.num_rows
+    count = -(-n // SLICE_ROWS)
+    if workers > 1 and n >= 2 * SHARED_ROWS:
+        count = -(-max(count, 2) // workers) * workers
+    if count <= 1:
         return [work(facts)]
-    slices = [facts.slice(start, SLICE_ROWS) for start in range(0, facts.num_rows, SLICE_ROWS)]
+    size = -(-n // count)
+    slices = [facts.slice(start, size) for start in range(0, n, size)]
     if workers == 1:
         return [work(part) for part in slices]
     with ThreadPoolExecutor(workers) as pool:
         return list(pool.map(work, slices))
 
 
-def _decide(law: LawVersion, facts: pa.Table) -> tuple[pa.Table, np.ndarray]:
-    """The results of one slice, with empty missing facts, and where the decision is undetermined (not counting
-    the rows handed to the Rete kernel, whose results are whole)."""
+def _decide(law: LawVersion, facts: pa.Table) -> pa.Table:
+    """The results of one slice; the missing facts of its undetermined rows from the values of those rows (not
+    counting the rows handed to the Rete kernel, whose results are whole)."""
     walker = _walk(law, facts)
     decision = _index(walker.decision, facts.num_rows)
     undetermined = decision == 2
-    results = _results(law, facts, walker, decision, None)
     errors = np.broadcast_to(walker.error_rows(), (facts.num_rows,))
     if np.any(errors):
-        results = _with_rete_rows(law, facts, results, pa.array(errors))
         undetermined &= np.logical_not(errors)
-    return results, undetermined
+    missing = _spread(walker.subset(np.flatnonzero(undetermined)).missing(), undetermined) \
+        if np.any(undetermined) else None
+    results = _results(law, facts, walker, decision, missing)
+    if np.any(errors):
+        results = _with_rete_rows(law, facts, results, pa.array(errors))
+    return results
 
 
 def _walk(law: LawVersion, facts: pa.Table) -> Walker:
@@ -231,4 +231,4 @@ def _with_rete_rows(law: LawVersion, facts: pa.Table, results: pa.Table, flagged
     return merged.take(pc.sort_indices(order))
 
 
-__all__ = ["SLICE_ROWS", "WIDE", "check", "evaluate_table"]
+__all__ = ["SHARED_ROWS", "SLICE_ROWS", "WIDE", "check", "evaluate_table"]
