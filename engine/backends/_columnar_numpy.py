@@ -298,10 +298,13 @@ def read_column(array: pa.Array, ftype: str) -> Num | Plain:
 
 
 def _read_list(array: pa.ListArray, ltype: ListType) -> Listed:
-    offsets = np.asarray(array.offsets.to_numpy(zero_copy_only=False), dtype=np.int64)
+    buffer = array.buffers()[1]
+    offsets = np.frombuffer(buffer, dtype=np.int32)[array.offset:array.offset + len(array) + 1] if buffer \
+        else np.zeros(len(array) + 1, np.int32)
     first, last = int(offsets[0]), int(offsets[-1])
     items = array.values.slice(first, last - first)
-    offsets = offsets - first
+    if first:
+        offsets = offsets - first
     parent = np.repeat(np.arange(len(array)), np.diff(offsets))
     fields: dict[str, Num | Plain] = {}
     struct_known = _valid(items)
@@ -521,6 +524,8 @@ class Walker:
         self.errors: list[Any] = []
         self._gated_errors: list[Any] = []
         self._days_found: _Days | None = None
+        self._selecting: Any = None  # the selecting dates of the rows, when worked out by day
+        self._day_range: np.ndarray = np.zeros(0, np.int32)
         self._position: np.ndarray = np.zeros(0, np.intp)
         self._hits: dict[bytes, Any] = {}
         self._calendar: dict[int, tuple[Any, tuple[Any, Any, Any]]] = {}
@@ -528,18 +533,27 @@ class Walker:
         self._periods: dict[tuple[tuple[int, int | None], ...], tuple[Any, Any]] = {}
 
     def stamp(self, days: Any) -> Any:
-        """Each day as the integer YYYYMMDD (int32), once per array."""
+        """Each day as the integer YYYYMMDD (int32), once per array (the selecting dates: once a day)."""
         found = self._stamps.get(id(days))
         if found is None or found[0] is not days:
-            found = (days, tabulated("stamp", lambda d: (stamp(d), None), [days])[0])
+            if days is self._selecting:
+                found = (days, np.take(stamp(self._day_range), self._position))
+            else:
+                found = (days, tabulated("stamp", lambda d: (stamp(d), None), [days])[0])
             self._stamps[id(days)] = found
         return found[1]
 
     def calendar(self, days: Any) -> tuple[Any, Any, Any]:
-        """(year, month, day) of ``days``, worked out once per array (a date column is read by many rules)."""
+        """(year, month, day) of ``days``, worked out once per array (a date column is read by many rules; the
+        selecting dates: once a day)."""
         found = self._calendar.get(id(days))
         if found is None or found[0] is not days:
-            found = (days, civil(days))
+            if days is self._selecting:
+                year, month, day = civil(self._day_range)
+                found = (days, (np.take(year, self._position), np.take(month, self._position),
+                                np.take(day, self._position)))
+            else:
+                found = (days, civil(days))
             self._calendar[id(days)] = found
         return found[1]
 
@@ -594,7 +608,7 @@ class Walker:
         if not todo:
             return
         rows = np.flatnonzero(np.broadcast_to(self.decision.data, (self.n,)))
-        walker = self if len(rows) > ADMITTED_SHARE * self.n else self.subset(rows)
+        walker = self if len(rows) > ADMITTED_SHARE * self.n else self.subset(rows, outcomes=False)
         day_values = self._days_found.values if self._days_found else {}
         for node in todo:
             if node.name in day_values:  # a value of the day: looked up at the rows
@@ -616,15 +630,17 @@ class Walker:
             for node in todo:
                 self.values.deferred[node.name] = partial(_spread_out, walker.values[node.name], rows, self.n)
 
-    def subset(self, rows: np.ndarray) -> Walker:
-        """A walker of some ``rows`` (indices) of this one's table, after its run: each value, requirement and
-        the decision taken at those rows when read (to work out what only those rows need)."""
+    def subset(self, rows: np.ndarray, *, outcomes: bool = True) -> Walker:
+        """A walker of some ``rows`` (indices) of this one's table, after its run: each value taken at those rows
+        when read, and each requirement's outcome and the decision when ``outcomes`` (to work out what only
+        those rows need)."""
         walker = Walker(self.law, None, wide=self.wide, domain_of=self)
         walker.n = len(rows)
         walker.values = _Values(self.values, rows)
-        walker.requirements = {name: Plain(_at(value.data, rows), _at(value.known, rows))
-                               for name, value in self.requirements.items()}
-        walker.decision = Plain(_at(self.decision.data, rows), _at(self.decision.known, rows))
+        if outcomes:
+            walker.requirements = {name: Plain(_at(value.data, rows), _at(value.known, rows))
+                                   for name, value in self.requirements.items()}
+            walker.decision = Plain(_at(self.decision.data, rows), _at(self.decision.known, rows))
         walker._days_found = self._days_found
         walker._position = self._position[rows] if self._days_found is not None else self._position
         return walker
@@ -654,7 +670,8 @@ class Walker:
         low, high = int(day.data.min()), int(day.data.max())
         if (high - low + 1) * DAY_ROWS > self.n:
             return None
-        return np.arange(low, high + 1, dtype=np.int32), np.subtract(day.data, low, dtype=np.intp)
+        self._selecting, self._day_range = day.data, np.arange(low, high + 1, dtype=np.int32)
+        return self._day_range, np.subtract(day.data, low, dtype=np.intp)
 
     def _by_days(self, days: np.ndarray, position: np.ndarray) -> None:
         """The parameters and the values of the selecting date alone (:func:`by_date_only`) from the walk of
