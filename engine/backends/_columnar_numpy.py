@@ -305,7 +305,9 @@ def _read_list(array: pa.ListArray, ltype: ListType) -> Listed:
     items = array.values.slice(first, last - first)
     if first:
         offsets = offsets - first
-    parent = np.repeat(np.arange(len(array)), np.diff(offsets))
+    counts = np.diff(offsets)
+    filled = np.flatnonzero(counts > 0)  # the rows with items: few, where np.repeat over every row holds the GIL
+    parent = np.repeat(filled, counts[filled])
     fields: dict[str, Num | Plain] = {}
     struct_known = _valid(items)
     for (name, ftype), child in zip(ltype.fields, items.flatten(), strict=True):
