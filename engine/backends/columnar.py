@@ -29,7 +29,7 @@ from ._results import MISSING as MISSING_COLUMN
 T = TypeVar("T")
 
 SLICE_ROWS = 500_000  # rows per slice at most: memory grows with the slice, not the table
-SHARED_ROWS = 50_000  # rows per slice at least, when a table is shared between threads (a walk costs ~2 ms)
+SHARED_ROWS = 100_000  # rows per slice at least, when a table is shared between threads (at 50,000 two threads lost)
 WIDE = False  # True: every integer as a Python integer (the path taken past 62 bits), for the tests
 
 
