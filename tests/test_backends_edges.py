@@ -136,3 +136,29 @@ def test_number_columns_past_64_bits_are_read_as_python_integers() -> None:
     small = _columnar_numpy.read_column(column.slice(2, 1), "number")
     assert small.data.dtype == np.int64
     assert small.data.tolist() == [-1]
+
+
+def test_the_values_of_the_selecting_date_are_worked_out_once_a_day() -> None:
+    """On a table of many rows a day, the values that read only the selecting date and the parameters are
+    walked over the days and looked up by row when read; the computations of an admitted case run on the
+    admitted rows only; the results are those of the per-row walk (checked against Rete elsewhere)."""
+    law = library().get("iscro", "2024")
+    assert _columnar_numpy.by_date_only(law) == {
+        "anno_domanda", "anno_riferimento", "scadenza_domanda", "data_inizio", "data_fine", "imponibile_fiscale",
+        "requisito.finestra_domanda"}
+    rows = list(load_population(population_path(rulesets_dir(), "iscro")).applications(400, seed=3))
+    facts = facts_table(law, [{**row, "data_domanda": "2024-09-10"} for row in rows])
+    walker = _columnar_numpy.Walker(law, facts)
+    walker.run()
+    assert walker._days_found is not None
+    assert len(walker._day_range) == 1
+    deadline = "scadenza_domanda"  # read only by the window, itself a value of the day: never looked up by row
+    assert deadline in walker.values
+    assert not dict.__contains__(walker.values, deadline)
+    assert np.asarray(walker.values[deadline].data).tolist() == [20027] * facts.num_rows  # type: ignore[union-attr]
+    admitted = int(np.sum(np.broadcast_to(walker.decision.data, (facts.num_rows,))))
+    assert 0 < admitted <= facts.num_rows // 2
+    amounts = walker.values["importo_mensile"]
+    assert isinstance(amounts, _columnar_numpy.Num)
+    assert int(np.sum(np.broadcast_to(amounts.known, (facts.num_rows,)))) <= admitted  # spread back from those rows
+    both(law, facts)
