@@ -33,6 +33,7 @@ rule and the construct, raised by columnar.check (a walk over an empty table) be
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -422,13 +423,15 @@ class _Days:
 
 
 _DAY_WALKS: dict[tuple[int, int, int, bool], tuple[LawVersion, _Days]] = {}  # the latest, by law and range of days
+_DAY_LOCK = threading.Lock()
 
 
 def _day_values(law: LawVersion, days: np.ndarray, wide: bool) -> _Days:
     """The walk of one row per day of ``days`` (only the selecting date known), kept for the next slice of the
     same table (slices of one population span the same days)."""
     key = (id(law), int(days[0]), int(days[-1]), wide)
-    found = _DAY_WALKS.get(key)
+    with _DAY_LOCK:
+        found = _DAY_WALKS.get(key)
     if found is not None and found[0] is law:
         return found[1]
     table = pa.table({law.selected_by: pa.Array.from_buffers(pa.date32(), len(days), [None, pa.py_buffer(days)])})
@@ -461,9 +464,10 @@ def _day_values(law: LawVersion, days: np.ndarray, wide: bool) -> _Days:
                 walker.node = node
                 result.keys[id(index.index)] = walker._num(index.index, _ROWS, [])
     walker.node = None
-    while len(_DAY_WALKS) >= 8:
-        _DAY_WALKS.pop(next(iter(_DAY_WALKS)), None)
-    _DAY_WALKS[key] = (law, result)
+    with _DAY_LOCK:  # slices on several threads: one at a time here
+        while len(_DAY_WALKS) >= 8:
+            _DAY_WALKS.pop(next(iter(_DAY_WALKS)))
+        _DAY_WALKS[key] = (law, result)
     return result
 
 

@@ -164,6 +164,8 @@ def _repeated(text: str, n: int) -> pa.Array:
     array from its buffers 0.8)."""
     found = _REPEATED.get(text)
     if found is None or len(found) < n:
+        if len(_REPEATED) > 64:  # versions edited in a service: a few at a time
+            _REPEATED.clear()
         data = text.encode()
         offsets = np.arange(0, len(data) * (n + 1), len(data)) if data else np.zeros(n + 1)
         found = _REPEATED[text] = pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets.astype(np.int32)),
