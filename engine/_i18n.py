@@ -53,7 +53,9 @@ def resolve(lang: str | None = None) -> str:
     chosen = lang if lang is not None else (os.environ.get(ENVIRONMENT_VARIABLE) or DEFAULT_LANGUAGE)
     code = chosen.strip().lower().replace("-", "_").split("_")[0]
     if code not in LANGUAGES:
-        raise ValueError(f"unknown language {chosen!r}: regole speaks {', '.join(LANGUAGES)}")
+        spoken = ", ".join(LANGUAGES)  # no language is known yet: Italian first, then English
+        raise ValueError(f"lingua sconosciuta {chosen!r}: regole parla {spoken} "
+                         f"(unknown language {chosen!r}: regole speaks {spoken})")
     return code
 
 

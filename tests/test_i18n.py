@@ -198,7 +198,8 @@ def test_cli_language_switches(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "invalid choice: 'fr'" in err
     monkeypatch.setenv(_i18n.ENVIRONMENT_VARIABLE, "fr")
     code, _, err = run("rulesets")
-    assert (code, err) == (2, "regole: REGOLE_LANG: unknown language 'fr': regole speaks it, en\n")
+    assert (code, err) == (2, "regole: REGOLE_LANG: lingua sconosciuta 'fr': regole parla it, en "
+                              "(unknown language 'fr': regole speaks it, en)\n")
 
 
 def test_argparse_is_left_as_it_was() -> None:
