@@ -462,7 +462,10 @@ def _day_values(law: LawVersion, days: np.ndarray, wide: bool) -> _Days:
         for index in _indexes(node.expr):
             if _reads(index.index) <= day_names and not _has_comprehension(index.index):
                 walker.node = node
-                result.keys[id(index.index)] = walker._num(index.index, _ROWS, [])
+                local = []
+                result.keys[id(index.index)] = walker._num(index.index, _ROWS, local)
+                if local:  # the indexing reads this key, not its own: the days where the key fails fail its node
+                    result.failures.append((np.broadcast_to(_or(*local), (len(days),)), node.name in walker.gated))
     walker.node = None
     with _DAY_LOCK:  # slices on several threads: one at a time here
         while len(_DAY_WALKS) >= 8:
