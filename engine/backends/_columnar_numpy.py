@@ -300,8 +300,9 @@ def read_column(array: pa.Array, ftype: str) -> Num | Plain:
 
 def _read_list(array: pa.ListArray, ltype: ListType) -> Listed:
     buffer = array.buffers()[1]
-    offsets = np.frombuffer(buffer, dtype=np.int32)[array.offset:array.offset + len(array) + 1] if buffer \
-        else np.zeros(len(array) + 1, np.int32)
+    width = np.int64 if pa.types.is_large_list(array.type) else np.int32  # large_list: 64-bit offsets
+    offsets = np.frombuffer(buffer, dtype=width)[array.offset:array.offset + len(array) + 1] if buffer \
+        else np.zeros(len(array) + 1, width)
     first, last = int(offsets[0]), int(offsets[-1])
     items = array.values.slice(first, last - first)
     if first:
