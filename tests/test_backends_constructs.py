@@ -123,3 +123,21 @@ def test_the_bundled_law_versions_compile() -> None:
         for law in library().versions(family):
             check(law)
     assert load_ruleset  # the public loader gives the same LawVersion the backends take
+
+
+def test_a_year_key_of_the_day_that_fails_sends_its_rows_to_the_rete_kernel(walk: str) -> None:
+    """A key of indexing by year that reads the selecting date alone is worked out once a day (per-day walk): a
+    day where it fails (a date that does not exist) still reports the failure on that day's rows, as on every
+    row. Ten rows a day: the per-day walk of large tables, without the fixture too."""
+    text = Path(library().get("iscro", "2024").path).read_text("utf-8")
+    formula = "formula: reddito_lavoro_autonomo[anno_riferimento]\n"
+    assert formula in text
+    text = text.replace(formula, 'formula: "reddito_lavoro_autonomo[anno(data(anno_domanda, mese(data_domanda), 31))'
+                                 ' - 1]"\n', 1)
+    law = load_ruleset_text(text, "chiave.yaml")
+    rows = [{**case_facts("iscro")[0], "data_domanda": day} for day in ("2024-09-10", "2024-10-10") for _ in range(10)]
+    facts = facts_table(law, rows)
+    columnar = evaluate_table(law, facts)
+    found = differences(evaluate_table(law, facts, engine="rete"), columnar)
+    assert not found, "\n".join(found[:20])
+    assert [row["errore"] is not None for row in columnar.to_pylist()] == [True] * 10 + [False] * 10  # 31 September

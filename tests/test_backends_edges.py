@@ -162,3 +162,16 @@ def test_the_values_of_the_selecting_date_are_worked_out_once_a_day() -> None:
     assert isinstance(amounts, _columnar_numpy.Num)
     assert int(np.sum(np.broadcast_to(amounts.known, (facts.num_rows,)))) <= admitted  # spread back from those rows
     both(law, facts)
+
+
+def test_a_list_column_with_64_bit_offsets_and_sliced() -> None:
+    """A list fact given as Arrow's large_list (64-bit offsets, as Polars writes lists), or as a slice of a longer
+    column: each row's items are its own."""
+    law = library().get("iscro", "2024")
+    rows = [{**case_facts("iscro")[0], "prestazioni_iscro_precedenti": [
+        {"data_inizio": f"{2020 + i % 5}-0{1 + i % 9}-01"}] * (i % 3)} for i in range(30)]
+    facts = facts_table(law, rows)
+    index = facts.schema.get_field_index("prestazioni_iscro_precedenti")
+    large = pa.large_list(facts.schema.field(index).type.value_type)
+    both(law, facts.set_column(index, pa.field("prestazioni_iscro_precedenti", large), facts.column(index).cast(large)))
+    both(law, facts.slice(7, 20))

@@ -300,8 +300,9 @@ def read_column(array: pa.Array, ftype: str) -> Num | Plain:
 
 def _read_list(array: pa.ListArray, ltype: ListType) -> Listed:
     buffer = array.buffers()[1]
-    offsets = np.frombuffer(buffer, dtype=np.int32)[array.offset:array.offset + len(array) + 1] if buffer \
-        else np.zeros(len(array) + 1, np.int32)
+    width = np.int64 if pa.types.is_large_list(array.type) else np.int32  # large_list: 64-bit offsets
+    offsets = np.frombuffer(buffer, dtype=width)[array.offset:array.offset + len(array) + 1] if buffer \
+        else np.zeros(len(array) + 1, width)
     first, last = int(offsets[0]), int(offsets[-1])
     items = array.values.slice(first, last - first)
     if first:
@@ -462,7 +463,10 @@ def _day_values(law: LawVersion, days: np.ndarray, wide: bool) -> _Days:
         for index in _indexes(node.expr):
             if _reads(index.index) <= day_names and not _has_comprehension(index.index):
                 walker.node = node
-                result.keys[id(index.index)] = walker._num(index.index, _ROWS, [])
+                local = []
+                result.keys[id(index.index)] = walker._num(index.index, _ROWS, local)
+                if local:  # the indexing reads this key, not its own: the days where the key fails fail its node
+                    result.failures.append((np.broadcast_to(_or(*local), (len(days),)), node.name in walker.gated))
     walker.node = None
     with _DAY_LOCK:  # slices on several threads: one at a time here
         while len(_DAY_WALKS) >= 8:
