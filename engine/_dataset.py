@@ -435,6 +435,11 @@ def _parse_cell(cell: Any, ftype: str) -> tuple[Any, str | None]:
         return text, _scalar_problem(text, ftype)
     if isinstance(cell, dt.date) and not isinstance(cell, dt.datetime) and ftype == "date":
         return cell.isoformat(), None
+    if isinstance(cell, dt.datetime) and ftype == "date":  # a timestamp column (pandas writes dates so)
+        if cell.tzinfo is None and cell.time() == dt.time(0):
+            return cell.date().isoformat(), None
+        return None, _("{value} is a date and time: a date is a day, written YYYY-MM-DD (a timestamp is taken "
+                       "only at midnight, without a time zone)").format(value=_shown(str(cell)))
     if isinstance(cell, float) and ftype in ("money", "number"):
         cell = Decimal(repr(cell))
     return cell, _scalar_problem(cell, ftype)
@@ -501,6 +506,8 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
         return value.isoformat()
+    if isinstance(value, dt.datetime):  # a timestamp (pandas writes dates so): its day at midnight, else its text
+        return value.date().isoformat() if value.tzinfo is None and value.time() == dt.time(0) else str(value)
     if isinstance(value, float):
         return Decimal(repr(value))
     return value

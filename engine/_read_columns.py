@@ -592,6 +592,10 @@ def _scalar(cells: pa.Array, ftype: str, trim: bool) -> tuple[pa.Array | None, n
         return cells.cast(pa.int64()), np.ones(n, dtype=bool)
     if ftype == "date" and (pa.types.is_date32(cells.type) or pa.types.is_date64(cells.type)):
         return cells.cast(pa.date32()), np.ones(n, dtype=bool)
+    if ftype == "date" and pa.types.is_timestamp(cells.type) and cells.type.tz is None:
+        days = cells.cast(pa.date32(), safe=False)  # a timestamp at midnight is its day; others row by row
+        ok = _is_null(cells) | _mask(pc.equal(days.cast(cells.type), cells))
+        return days, ok
     if ftype == "money" and pa.types.is_integer(cells.type):
         values = cells.cast(pa.int64())
         ok = _is_null(values) | _mask(pc.less_equal(pc.abs(values), 10**12))

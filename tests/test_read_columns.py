@@ -210,3 +210,39 @@ def test_random_json_rows_agree(tmp_path: Path, rows: list[dict[str, Any]]) -> N
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     agree(path, "iscro", "jsonl", block_bytes=256)
 
+
+
+def test_parquet_timestamps_at_midnight_are_dates(tmp_path: Path) -> None:
+    """pandas writes a column of dates as timestamps: one at midnight, without a time zone, is its day, by
+    column and by row alike; one with a time of day, or with a time zone, is a bad row saying why."""
+    base = population("iscro", 6)
+    laws = library().versions("iscro")
+    days = [dt.datetime(2024, 9, 10), dt.datetime(2024, 9, 10, 10, 30), dt.datetime(2025, 1, 2), None,
+            dt.datetime(2024, 10, 1), dt.datetime(2024, 9, 11, 0, 0, 1)]
+    table = pa.Table.from_pylist([{k: v for k, v in row.items() if k != "data_domanda"} for row in base])
+    for unit in ("ns", "us"):
+        path = tmp_path / f"{unit}.parquet"
+        pq.write_table(table.append_column("data_domanda", pa.array(days, pa.timestamp(unit))), str(path),
+                       row_group_size=4)
+        rows, bad = agree(path, "iscro", "parquet")
+        assert (rows, bad) == (6, 3)  # 10:30, no date at all, one second past midnight
+    problems = [p for b in read_fact_tables(path, laws, "parquet") for p in b.problems]
+    assert [p.row for p in problems] == [2, 4, 6]
+    assert "10:30" in problems[0].message
+    assert "YYYY-MM-DD" in problems[0].message or "AAAA-MM-GG" in problems[0].message
+    earlier = pa.array([[{"data_inizio": dt.datetime(2021, 5, 1)}], [], [{"data_inizio": dt.datetime(2021, 5, 1, 5)}],
+                        None, [{"data_inizio": dt.datetime(2022, 3, 1)}, {"data_inizio": None}], []],
+                       pa.list_(pa.struct([("data_inizio", pa.timestamp("us"))])))
+    listed = tmp_path / "listed.parquet"
+    pq.write_table(table.drop_columns(["prestazioni_iscro_precedenti"]).append_column(
+        "prestazioni_iscro_precedenti", earlier).append_column(
+        "data_domanda", pa.array([dt.datetime(2024, 9, 10)] * 6, pa.timestamp("us"))), str(listed))
+    assert agree(listed, "iscro", "parquet") == (6, 2)
+    problems = [(p.row, p.field) for b in read_fact_tables(listed, laws, "parquet") for p in b.problems]
+    assert problems == [(3, "prestazioni_iscro_precedenti.1.data_inizio"),  # 5 in the morning is no date
+                        (5, "prestazioni_iscro_precedenti.2.data_inizio")]  # an item without its date
+    zoned = tmp_path / "zoned.parquet"
+    pq.write_table(table.append_column("data_domanda", pa.array([dt.datetime(2024, 9, 10)] * 6,
+                                                                pa.timestamp("us", tz="Europe/Rome"))),
+                   str(zoned))
+    assert agree(zoned, "iscro", "parquet") == (6, 6)
