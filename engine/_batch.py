@@ -172,8 +172,15 @@ def euros(cents: pa.ChunkedArray | pa.Array) -> pa.Array:
                                  null_count=array.null_count)
 
 
+def _partial(path: Path) -> Path:
+    """Where the output ``path`` is written until the run ends well (then renamed over ``path``): a run that
+    fails leaves a previous file at ``path`` as it was, and no half-written one."""
+    return path.with_name(f".{path.name}.{os.getpid()}.partial")
+
+
 class ResultWriter:
-    """Writes tables of one schema to Parquet, CSV or JSON Lines, batch by batch."""
+    """Writes tables of one schema to Parquet, CSV or JSON Lines, batch by batch, into a partial file that
+    :meth:`close` renames over ``path`` (``done=False``: removes)."""
 
     def __init__(self, path: Path, schema: pa.Schema) -> None:
         self.path = path
@@ -182,12 +189,13 @@ class ResultWriter:
         self._parquet: Any = None
         self._csv: Any = None
         self._text: TextIO | None = None
+        self._partial = _partial(path)
         if self.fmt == "parquet":
-            self._parquet = pq.ParquetWriter(str(path), schema)
+            self._parquet = pq.ParquetWriter(str(self._partial), schema)
         elif self.fmt == "csv":
-            self._csv = pcsv.CSVWriter(str(path), _csv_schema(schema))
+            self._csv = pcsv.CSVWriter(str(self._partial), _csv_schema(schema))
         else:
-            self._text = path.open("w", encoding="utf-8")
+            self._text = self._partial.open("w", encoding="utf-8")
 
     def write(self, table: pa.Table) -> None:
         self.rows += table.num_rows
@@ -198,13 +206,37 @@ class ResultWriter:
         elif self._text is not None:
             write_jsonl_table(table, self._text)
 
-    def close(self) -> None:
+    def close(self, *, done: bool = True) -> None:
         if self._parquet is not None:
             self._parquet.close()
         if self._csv is not None:
             self._csv.close()
         if self._text is not None:
             self._text.close()
+        _finish(self._partial, self.path, done)
+
+
+class ProblemsWriter:
+    """``--errors``: one JSON line per problem, into a partial file renamed over ``path`` when the run ends well."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._partial = _partial(path)
+        self._text = self._partial.open("w", encoding="utf-8")
+
+    def write(self, problem: RowProblem) -> None:
+        self._text.write(json.dumps(problem.to_dict(), ensure_ascii=False) + "\n")
+
+    def close(self, *, done: bool = True) -> None:
+        self._text.close()
+        _finish(self._partial, self.path, done)
+
+
+def _finish(partial: Path, path: Path, done: bool) -> None:
+    if done:
+        os.replace(partial, path)
+    else:
+        partial.unlink(missing_ok=True)
 
 
 def _csv_schema(schema: pa.Schema) -> pa.Schema:
@@ -330,7 +362,8 @@ def write_parts(parts: Iterable[EvaluatedPart], layout: OutputLayout, out: Path,
     started = time.perf_counter()
     run = BatchRun()
     writer = ResultWriter(out, layout.schema())
-    problems_out = errors.open("w", encoding="utf-8") if errors is not None else None
+    problems_out = ProblemsWriter(errors) if errors is not None else None
+    done = False
     try:
         for part in parts:
             results, problems = part.results, part.problems
@@ -343,17 +376,18 @@ def write_parts(parts: Iterable[EvaluatedPart], layout: OutputLayout, out: Path,
                 run.first_problem = problems[0]
             if problems_out is not None:
                 for problem in problems:
-                    problems_out.write(json.dumps(problem.to_dict(), ensure_ascii=False) + "\n")
+                    problems_out.write(problem)
             counts = pc.value_counts(results.column(VERSION))
             for version, count in zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(),
                                       strict=True):
                 run.versions[str(version)] = run.versions.get(str(version), 0) + int(count)
             if progress is not None:
                 progress(run.rows)
+        done = True
     finally:
-        writer.close()
+        writer.close(done=done)
         if problems_out is not None:
-            problems_out.close()
+            problems_out.close(done=done)
     run.seconds = time.perf_counter() - started
     return run
 
@@ -450,7 +484,7 @@ def _run_distributed(path: Path, laws: list[LawVersion], args: argparse.Namespac
     return run
 
 
-__all__ = ["EURO", "OUT_FORMATS", "BatchRun", "EvaluatedPart", "OutputLayout", "ResultWriter", "add_command",
-           "check_out_paths", "euros", "evaluate_batch", "out_format", "run_batch", "split_by_version",
+__all__ = ["EURO", "OUT_FORMATS", "BatchRun", "EvaluatedPart", "OutputLayout", "ProblemsWriter", "ResultWriter",
+           "add_command", "check_out_paths", "euros", "evaluate_batch", "out_format", "run_batch", "split_by_version",
            "write_jsonl_table", "write_parts"]
 

@@ -115,7 +115,18 @@ def fact_names(path: Path, fmt: str) -> dict[str, Any]:
             return {}
     except (OSError, ValueError, RecursionError, csv.Error, UnicodeDecodeError):
         return {}  # the file's own reading reports what is wrong with it, at its row
+    separator = other_separator(columns)
+    if separator is not None:  # the family is guessed from the names all the same; reading says what is wrong
+        columns = columns[0].split(separator)
     return {column.strip().split(".")[0]: None for column in columns}
+
+
+def other_separator(columns: list[str]) -> str | None:
+    """The separator of a CSV read as one column because it is not a comma (``;`` as spreadsheets in Italian
+    write it, or a tab), or None."""
+    if len(columns) != 1:
+        return None
+    return next((separator for separator in (";", "\t") if separator in columns[0]), None)
 
 
 class FactTable:
@@ -162,6 +173,14 @@ class FactTable:
 
     def check_columns(self, columns: list[str], source: str) -> None:
         """Raise FactsError when a column does not name a fact (the whole file would be misread)."""
+        separator = other_separator(columns)
+        if separator is not None:  # a spreadsheet's CSV in Italian: one column named by the whole header
+            raise FactsError([Problem(
+                _("the header is one column holding {separator!r}: the file seems separated by {separator!r} "
+                  "(spreadsheets set to Italian save CSV with ';'), and regole reads CSV separated by commas").format(
+                      separator=separator), code="D002", path="$",
+                hint=_("save it as CSV UTF-8 separated by commas, with amounts written 6000.50, or as Parquet: "
+                       "docs/datasets.md"))], source=source)
         problems = []
         for column in columns:
             name, _dot, rest = column.partition(".")

@@ -147,6 +147,7 @@ def run_impact_tables(args: argparse.Namespace, a: LawVersion, b: LawVersion, pa
         require_parquet(path, fmt)
         fmt = "parquet"  # a file, or a folder of them
     rows = RowsWriter(args.rows, comparison) if args.rows is not None else None
+    done = False
     try:
         if distributed:
             total = distributed_tally(path, comparison, overrides=dict(args.overrides), scheduler=args.scheduler,
@@ -160,9 +161,10 @@ def run_impact_tables(args: argparse.Namespace, a: LawVersion, b: LawVersion, pa
                     progress(total.rows_read)
             if progress is not None:
                 progress.finish()
+        done = True
     finally:
         if rows is not None:
-            rows.close()
+            rows.close(done=done)
     if args.rows is not None:
         print(_say("rows_written", path=args.rows), file=err)
     impact = impact_of(total, comparison, source=str(path), fmt=fmt, seconds=time.perf_counter() - started)
@@ -200,8 +202,8 @@ class RowsWriter:
     def write(self, ra: pa.Table, rb: pa.Table) -> None:
         self.writer.write(rows_table(self.comparison, ra, rb))
 
-    def close(self) -> None:
-        self.writer.close()
+    def close(self, *, done: bool = True) -> None:
+        self.writer.close(done=done)
 
 
 __all__ = ["RowsWriter", "add_impact_options", "parse_override", "rows_schema", "rows_table", "run_impact_tables",

@@ -98,10 +98,12 @@ def test_formats_and_forced_version(data: Path, tmp_path: Path) -> None:
     rows = {}
     for suffix in (".parquet", ".csv", ".jsonl"):
         out = tmp_path / f"r{suffix}"
+        out.write_text("an earlier run's results\n", encoding="utf-8")  # replaced whole when the run ends well
         code, _, err = cli("batch", str(data), "--family", "iscro", "--out", str(out), "--law-version", "2021",
                            "--engine", "rete")
         assert code == 0, err
         rows[suffix] = results_of(out)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".partial")]  # written aside, then renamed
     assert {r["versione"] for r in rows[".jsonl"]} == {"2021"}  # the version is forced on every row
     assert "requisito.assegno_inclusione" not in rows[".jsonl"][0]  # only 2021's requirements
     parquet_money = [r["importo_mensile"] for r in rows[".parquet"]]

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from backends_support import case_facts, library
+from conftest import cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -172,6 +173,33 @@ def test_columns_that_name_no_fact_stop_before_reading(tmp_path: Path) -> None:
     path.write_text("data_domanda,reddito_dichiarato_2023\n2024-09-10,1\n", encoding="utf-8")
     with pytest.raises(FactsError, match="reddito_dichiarato_2023"):
         list(read_fact_tables(path, library().versions("iscro"), "csv"))
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_csv_separated_otherwise_is_named_before_reading(tmp_path: Path, separator: str) -> None:
+    """A CSV saved by a spreadsheet set to Italian (';') or tab-separated reads as one column: both readers, and
+    `regole batch` guessing the family, say what separates it and how to save it, not that the header is no fact."""
+    path = tmp_path / "domande.csv"
+    path.write_text(separator.join(["data_domanda", "iscritto_gestione_separata", "reddito_dichiarato.2023"]) +
+                    "\n" + separator.join(["2024-09-10", "true", "3000.00"]) + "\n", encoding="utf-8")
+    laws = library().versions("iscro")
+    for read in (lambda: list(read_fact_tables(path, laws, "csv")),
+                 lambda: list(read_rows(path, FactTable(laws), "csv"))):
+        with pytest.raises(FactsError) as raised:
+            read()
+        (problem,) = raised.value.problems
+        assert problem.code == "D002"
+        assert repr(separator) in problem.message
+        assert "CSV UTF-8" in (problem.hint or "")
+    previous = tmp_path / "r.csv"
+    previous.write_text("the results of an earlier run\n", encoding="utf-8")
+    code, _, err = cli("--lang", "en", "batch", str(path), "--out", str(previous), "--errors",
+                       str(tmp_path / "e.jsonl"))
+    assert code == 3
+    assert f"the file seems separated by {separator!r}" in err
+    assert "Traceback" not in err
+    assert previous.read_text(encoding="utf-8") == "the results of an earlier run\n"  # a failed run loses nothing
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["domande.csv", "r.csv"]  # and leaves no partial file
 
 
 CELL_VALUES = st.one_of(
