@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from . import _i18n
 from ._compile import LawVersion
 from ._dataset import FORMATS as DATA_FORMATS
-from ._dataset import RowProblem, detect_format, fact_names
+from ._dataset import RowProblem, check_readable, detect_format, fact_names
 from ._i18n import N_
 from ._i18n import gettext as _
 from ._read_columns import BATCH_ROWS, FactBatch, count_rows, read_fact_tables
@@ -445,6 +445,7 @@ def run_batch_command(args: argparse.Namespace, library: Library, out: TextIO, e
             try:
                 family = library.guess_family(fact_names(first_file, fmt))
             except VersionSelectionError:
+                check_readable(first_file, fmt)  # a file that cannot be read says so, not "give --family"
                 raise VersionSelectionError(_say("families", names=", ".join(families))) from None
         else:
             family = families[0]

@@ -20,7 +20,7 @@ from . import _i18n
 from ._compare import compare_case, render_comparison
 from ._compile import LawVersion, load_ruleset
 from ._dataset import FORMATS as DATA_FORMATS
-from ._dataset import FactTable, count_rows, detect_format, read_rows, write_csv, write_jsonl
+from ._dataset import FactTable, count_rows, detect_format, read_rows, write_csv, write_jsonl, write_parquet
 from ._diff import diff_versions
 from ._diff_render import FORMATS as DIFF_FORMATS
 from ._diff_render import render_diff
@@ -102,7 +102,8 @@ def register(commands: Any) -> None:
     population.add_argument("--n", type=_non_negative, default=1000, help=_("how many applications (default 1000)"))
     population.add_argument("--seed", type=_non_negative, default=1, help=_("the random seed (default 1)"))
     population.add_argument("--out", metavar="FILE", type=Path,
-                            help=_("write to FILE.jsonl or FILE.csv instead of JSON Lines on standard output"))
+                            help=_("write to FILE.jsonl, FILE.csv or FILE.parquet instead of JSON Lines on standard "
+                                   "output"))
     population.add_argument("--spec", default="default",
                             help=_("the population file: a name under rulesets/<family>/population/ or a path"))
     population.set_defaults(handler=run_population)
@@ -336,12 +337,18 @@ def run_population(args: argparse.Namespace, library: Library, out: TextIO, err:
             _silence_stdout(out)
         return 0
     fmt = detect_format(args.out)
-    with writing(args.out), args.out.open("w", encoding="utf-8", newline="") as handle:
-        if fmt == "csv":  # two passes over the same draw: the columns first, then the rows
-            columns = FactTable(laws).columns(spec.applications(args.n, args.seed))
-            count = write_csv(spec.applications(args.n, args.seed), columns, handle)
-        else:
-            count = write_jsonl(spec.applications(args.n, args.seed), handle)
+    if fmt == "parquet":  # two passes over the same draw, as for CSV: the columns first, then the rows
+        table = FactTable(laws)
+        with writing(args.out):
+            count = write_parquet(spec.applications(args.n, args.seed),
+                                  table.columns(spec.applications(args.n, args.seed)), table, args.out)
+    else:
+        with writing(args.out), args.out.open("w", encoding="utf-8", newline="") as handle:
+            if fmt == "csv":
+                columns = FactTable(laws).columns(spec.applications(args.n, args.seed))
+                count = write_csv(spec.applications(args.n, args.seed), columns, handle)
+            else:
+                count = write_jsonl(spec.applications(args.n, args.seed), handle)
     print(_("regole population: {count} applications of {family} (seed {seed}) written to {file}; illustrative "
             "data, not INPS statistics").format(count=_i18n.number(count), family=args.family, seed=args.seed,
                                                 file=args.out), file=err)

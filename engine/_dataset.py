@@ -47,7 +47,7 @@ from ._facts import (
 from ._i18n import gettext as _
 from ._schema import load_schema
 from ._suggest import suggest
-from ._types import ListType, Type
+from ._types import MAP_TYPES, ListType, Type
 from .errors import FactsError, Problem
 
 FORMATS = ("jsonl", "csv", "parquet")
@@ -280,6 +280,50 @@ def flatten(row: Mapping[str, Any]) -> dict[str, str]:
     return cells
 
 
+def write_parquet(rows: Iterable[Mapping[str, Any]], columns: list[str], table: FactTable, path: Path, *,
+                  chunk: int = 65_536) -> int:
+    """The rows as a Parquet file of flat columns (the CSV mapping), typed as each fact is: booleans, dates
+    (``date32``), money (``decimal(18, 2)``), integers, text; a fact left out is null."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    kinds = {column: _cell_kind(table.types[column.partition(".")[0]], column.partition(".")[2])
+             for column in columns}
+    types = {"boolean": pa.bool_(), "date": pa.date32(), "money": pa.decimal128(18, 2), "integer": pa.int64(),
+             "number": pa.decimal128(38, 12)}
+    schema = pa.schema([pa.field(column, types.get(kinds[column], pa.string())) for column in columns])
+
+    def typed(texts: list[str | None], kind: str) -> Any:
+        text = pa.array(texts, pa.string())
+        if kind == "boolean":
+            return pc.equal(pc.ascii_lower(text), "true")
+        if kind == "date":
+            return pc.strptime(text, format="%Y-%m-%d", unit="s").cast(pa.date32())
+        return text.cast(types.get(kind, pa.string()))
+
+    count = 0
+    with pq.ParquetWriter(str(path), schema) as writer:
+        batch: list[dict[str, str]] = []
+        for row in [*rows, None]:
+            if row is not None:
+                batch.append(flatten(row))
+                count += 1
+            if batch and (row is None or len(batch) == chunk):
+                writer.write_table(pa.table({column: typed([cells.get(column) for cells in batch], kinds[column])
+                                             for column in columns}, schema=schema))
+                batch = []
+    return count
+
+
+def _cell_kind(ftype: Type, rest: str) -> str:
+    """The type of the cells of a flat column: a by-year fact's year holds its item type, a list's
+    ``N.field`` the field's."""
+    if isinstance(ftype, ListType):
+        return str(ftype.field(rest.partition(".")[2]))
+    return MAP_TYPES.get(str(ftype), str(ftype))
+
+
 def write_jsonl(rows: Iterable[Mapping[str, Any]], out: TextIO) -> int:
     count = 0
     for row in rows:
@@ -408,14 +452,33 @@ def csv_rows(reader: Any, columns: list[str], table: FactTable, offset: int) -> 
         yield table.from_flat(number, dict(zip(columns, cells, strict=True)))
 
 
-def _read_parquet(path: Path, table: FactTable) -> Iterator[Row]:
+def check_readable(path: Path, fmt: str) -> None:
+    """Raise the FactsError of a file that cannot be read at all (not Parquet, not UTF-8 text), as reading it
+    would: said before anything that only needed its first facts (the guess of its family)."""
+    if fmt == "parquet":
+        _parquet_file(path)
+        return
+    with path.open("rb") as handle:
+        start = handle.read(1 << 16)
+    try:
+        start.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(start) - 4:  # not a character cut by the end of the block
+            raise not_utf8_file(path, exc) from None
+
+
+def _parquet_file(path: Path) -> Any:
     import pyarrow.parquet as pq
 
     try:
-        parquet = pq.ParquetFile(str(path))
+        return pq.ParquetFile(str(path))
     except (OSError, ValueError) as exc:
         raise FactsError([Problem(_("cannot read the Parquet file: {reason}").format(reason=exc), code="D004")],
                          source=str(path)) from None
+
+
+def _read_parquet(path: Path, table: FactTable) -> Iterator[Row]:
+    parquet = _parquet_file(path)
     columns = [str(c) for c in parquet.schema_arrow.names]
     table.check_columns(columns, str(path))
     number = 0
@@ -591,5 +654,6 @@ def _shown(value: Any) -> str:
     return json.dumps(value, default=str, ensure_ascii=False)[:80]
 
 
-__all__ = ["FORMATS", "FactTable", "Row", "RowProblem", "count_rows", "csv_header", "csv_rows", "detect_format",
-           "flatten", "jsonl_row", "not_utf8", "read_rows", "write_csv", "write_jsonl"]
+__all__ = ["FORMATS", "FactTable", "Row", "RowProblem", "check_readable", "count_rows", "csv_header", "csv_rows",
+           "detect_format", "flatten", "jsonl_row", "not_utf8", "read_rows", "write_csv", "write_jsonl",
+           "write_parquet"]

@@ -159,6 +159,19 @@ def test_a_missing_data_file_and_a_missing_family(tmp_path: Path) -> None:
     assert "--family" in err
 
 
+def test_a_file_that_cannot_be_read_says_so_before_the_family_is_asked(tmp_path: Path) -> None:
+    """Without --family the family is guessed from the file's first facts: a file that cannot be read at all is
+    reported as such (as with --family), not as a family to give."""
+    fake = tmp_path / "domande.parquet"
+    fake.write_text('{"data_domanda": "2024-09-10"}\n', encoding="utf-8")  # JSON Lines named .parquet
+    code, _, err = cli("batch", str(fake), "--out", str(tmp_path / "r.csv"))
+    assert (code, "D004" in err or "Parquet" in err, "--family" in err) == (3, True, False)
+    binary = tmp_path / "domande.jsonl"
+    binary.write_bytes(b"\xff\xfe\x00garbage" * 100)
+    code, _, err = cli("batch", str(binary), "--out", str(tmp_path / "r.csv"))
+    assert (code, "UTF-8" in err, "--family" in err) == (3, True, False)
+
+
 @pytest.mark.parametrize(("family", "suffix"), [("iscro", ".jsonl"), ("iscro", ".csv"), ("cig-covid", ".jsonl"),
                                                 ("cig-covid", ".csv"), ("cig-covid", ".parquet")])
 def test_the_family_is_guessed_from_the_file_as_evaluate_guesses_it(tmp_path: Path, family: str,

@@ -83,9 +83,9 @@ def test_shares_follow_the_file(spec: PopulationSpec) -> None:
             assert item["data_inizio"] < r["data_domanda"]
 
 
-def test_cli_writes_jsonl_and_csv_that_read_back_the_same(tmp_path: Path, library: Library) -> None:
-    jsonl, csv = tmp_path / "p.jsonl", tmp_path / "p.csv"
-    for path in (jsonl, csv):
+def test_cli_writes_jsonl_csv_and_parquet_that_read_back_the_same(tmp_path: Path, library: Library) -> None:
+    jsonl, csv, parquet = tmp_path / "p.jsonl", tmp_path / "p.csv", tmp_path / "p.parquet"
+    for path in (jsonl, csv, parquet):
         code, out, err = cli("population", "--family", "iscro", "--n", "300", "--seed", "4", "--out", str(path))
         assert (code, out) == (0, "")
         assert "300 applications of iscro (seed 4)" in err
@@ -94,6 +94,14 @@ def test_cli_writes_jsonl_and_csv_that_read_back_the_same(tmp_path: Path, librar
     from_jsonl = [r.facts for r in read_rows(jsonl, table, "jsonl")]
     from_csv = [r.facts for r in read_rows(csv, table, "csv")]
     assert from_jsonl == from_csv
+    from_parquet = [r.facts for r in read_rows(parquet, table, "parquet")]  # money as Decimal: the same amounts
+    assert json.loads(json.dumps(from_parquet, default=str)) == json.loads(json.dumps(from_jsonl, default=str))
+    import pyarrow.parquet as pq
+
+    types = {f.name: str(f.type) for f in pq.read_schema(str(parquet))}
+    assert (types["data_domanda"], types["iscritto_gestione_separata"], types["reddito_lavoro_autonomo.2023"],
+            types["prestazioni_iscro_precedenti.1.data_inizio"]) == ("date32[day]", "bool", "decimal128(18, 2)",
+                                                                     "date32[day]")
     assert from_jsonl == [json.loads(json.dumps(r)) for r in load_population(SPEC_PATH).applications(300, 4)]
     header = csv.read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header[0] == "data_domanda"
