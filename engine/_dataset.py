@@ -367,8 +367,8 @@ def read_rows(path: Path, table: FactTable, fmt: str) -> Iterator[Row]:
 
 
 def _open_text(path: Path) -> TextIO:
-    try:
-        return path.open(encoding="utf-8", newline="")
+    try:  # utf-8-sig: a byte order mark at the start (Excel's "CSV UTF-8" writes one) is no part of the first cell
+        return path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:
         raise unreadable_file(str(path), exc) from None
 

@@ -44,6 +44,9 @@ def json_type_name(value: Any) -> str:
     return _(_JSON_TYPES.get(type(value), _ANY_VALUE))
 
 
+_BOM = "\ufeff".encode()
+
+
 def read_facts_file(file: str) -> bytes:
     """The bytes of a facts document: ``file``, or standard input for ``-``; at most one byte over the size
     limit is read, so that :func:`parse_facts_json` can refuse a larger one without reading all of it."""
@@ -103,12 +106,13 @@ def parse_facts_json(text: str | bytes, *, source: str | None = None) -> dict[st
         raise FactsError([Problem(message.format(limit=_i18n.number(MAX_FACTS_BYTES)), code="F007", path="$")],
                          source=source)
     if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
+        mark = len(_BOM) if text.startswith(_BOM) else 0  # a byte order mark (Notepad, Excel) is ignored, as
+        try:  # RFC 8259 allows a parser to
+            text = text[mark:].decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise FactsError([Problem(not_utf8(exc.start), code="F008", path="$")], source=source) from None
+            raise FactsError([Problem(not_utf8(mark + exc.start), code="F008", path="$")], source=source) from None
     try:
-        data = load_json(text)
+        data = load_json(text.removeprefix("\ufeff"))
     except json.JSONDecodeError as exc:
         raise FactsError([Problem(_("not valid JSON: {reason} at line {line}, column {column}").format(
             reason=json_reason(exc.msg), line=exc.lineno, column=exc.colno), code="F001", path="$")],

@@ -20,6 +20,7 @@ file by more than a few bisections.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -709,10 +710,14 @@ def _join(a: FactBatch, b: FactBatch) -> FactBatch:
 
 
 def _open(path: Path) -> BinaryIO:
+    """``path`` for reading bytes, past a UTF-8 byte order mark (Excel's "CSV UTF-8" starts with one)."""
     try:
-        return path.open("rb")
+        handle = path.open("rb")
     except OSError as exc:
         raise unreadable_file(str(path), exc) from None
+    if handle.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
+        handle.seek(0)
+    return handle
 
 
 # -- blocks of text ----------------------------------------------------------------------------------------------

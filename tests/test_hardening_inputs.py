@@ -268,3 +268,15 @@ def test_guessing_the_family_lists_no_problems(monkeypatch: pytest.MonkeyPatch) 
     raw = Path(__file__).parent.parent.joinpath("examples", "iscro-2024-ammessa.json").read_bytes()
     monkeypatch.setattr(engine._facts, "suggest", no_suggestions)
     assert evaluate(raw).decision == "ammesso"
+
+
+def test_a_byte_order_mark_before_a_facts_document_is_ignored(tmp_path: Path) -> None:
+    """RFC 8259 lets a parser ignore a UTF-8 byte order mark (Notepad writes one): the document evaluates as
+    without it; a bad byte after the mark is reported at its own position in the file."""
+    from engine._facts import parse_facts_json
+
+    facts = json.dumps({"data_domanda": "2024-09-10"}).encode()
+    assert parse_facts_json(b"\xef\xbb\xbf" + facts) == parse_facts_json(facts) == {"data_domanda": "2024-09-10"}
+    with pytest.raises(FactsError) as raised:
+        parse_facts_json(b"\xef\xbb\xbf\xff")
+    assert "3" in raised.value.problems[0].message  # the byte at 3, counted in the file as given

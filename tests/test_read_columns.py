@@ -175,6 +175,18 @@ def test_columns_that_name_no_fact_stop_before_reading(tmp_path: Path) -> None:
         list(read_fact_tables(path, library().versions("iscro"), "csv"))
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_a_byte_order_mark_is_no_part_of_the_first_cell(tmp_path: Path, suffix: str) -> None:
+    """Excel's "CSV UTF-8" (and Notepad) start a file with a UTF-8 byte order mark: both readers skip it, so the
+    first column is data_domanda, not '\\ufeffdata_domanda'."""
+    plain, marked = tmp_path / f"plain{suffix}", tmp_path / f"marked{suffix}"
+    write(plain, "iscro", population("iscro", 40))
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    assert agree(marked, "iscro", suffix[1:]) == agree(plain, "iscro", suffix[1:]) == (40, 0)
+    code, _, err = cli("batch", str(marked), "--out", str(tmp_path / "r.jsonl"))  # the family guessed, too
+    assert code == 0, err
+
+
 @pytest.mark.parametrize("separator", [";", "\t"])
 def test_a_csv_separated_otherwise_is_named_before_reading(tmp_path: Path, separator: str) -> None:
     """A CSV saved by a spreadsheet set to Italian (';') or tab-separated reads as one column: both readers, and
