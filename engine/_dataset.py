@@ -191,8 +191,7 @@ class FactTable:
                 problems.append(Problem(_("column {column!r} is not a fact").format(column=column), code="D002",
                                         path=column, hint=hint))
             elif ftype is None:
-                problems.append(Problem(_("column {column!r}: no version compared reads this fact").format(
-                    column=column), code="D002", path=column, hint=_("remove the column")))
+                continue  # a fact of the schema that no version compared reads: ignored, as in JSON Lines
             elif not _column_fits(ftype, rest):
                 problems.append(Problem(_("column {column!r} does not fit {name}, which is {type}").format(
                     column=column, name=name, type=ftype), code="D002", path=column, hint=_column_hint(name, ftype)))
@@ -206,7 +205,9 @@ class FactTable:
         lists: dict[str, dict[int, dict[str, Any]]] = {}
         for column, cell in record.items():
             name, _dot, rest = column.partition(".")
-            ftype = self.types[name]
+            ftype = self.types.get(name)
+            if ftype is None:  # a fact of the schema that no version compared reads (check_columns): ignored
+                continue
             if isinstance(ftype, ListType) and rest:
                 index, _dot, field = rest.partition(".")
                 lists.setdefault(name, {})

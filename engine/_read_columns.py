@@ -338,11 +338,13 @@ class _Reader:
         for column in parsed.column_names:
             cells = _combined(parsed.column(column))
             name, _, rest = column.partition(".")
+            filled = _filled(cells)
+            present |= filled
+            if name not in self.types:  # a fact of the schema that no version compared reads: ignored
+                continue
             ftype = self.types[name]
             rule = self.rules.get(name, _Rule(exotic=True))
             values, ok = self._cell_column(cells, ftype, rest)
-            filled = _filled(cells)
-            present |= filled
             if values is None or ok is None or rule.exotic or not self.fast:
                 good &= ~filled  # checked row by row
                 continue

@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine import FactsError
-from engine._dataset import FactTable, read_rows, write_csv, write_jsonl
+from engine._dataset import FactTable, Row, read_rows, write_csv, write_jsonl
 from engine._population import load_population
 from engine._read_columns import read_fact_tables
 from engine._resources import rulesets_dir
@@ -173,6 +173,35 @@ def test_columns_that_name_no_fact_stop_before_reading(tmp_path: Path) -> None:
     path.write_text("data_domanda,reddito_dichiarato_2023\n2024-09-10,1\n", encoding="utf-8")
     with pytest.raises(FactsError, match="reddito_dichiarato_2023"):
         list(read_fact_tables(path, library().versions("iscro"), "csv"))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_columns_of_facts_no_compared_version_reads_are_ignored_as_in_json_lines(tmp_path: Path,
+                                                                                  suffix: str) -> None:
+    """A family's population holds the facts of every version; compared on 2024 alone (a what-if), the columns
+    of 2021's facts are ignored by both readers, as the same fields of a JSON Lines row are."""
+    rows = population("iscro", 60)
+    laws = [library().get("iscro", "2024")]
+    jsonl, path = tmp_path / "p.jsonl", tmp_path / f"p{suffix}"
+    write(jsonl, "iscro", rows)
+    if suffix == ".csv":
+        write(path, "iscro", rows)
+    else:
+        code, _, err = cli("population", "--family", "iscro", "--n", "60", "--seed", "3", "--out", str(path))
+        assert code == 0, err
+    assert "titolare_ape_sociale" in pq.read_schema(str(path)).names if suffix == ".parquet" else \
+        "titolare_ape_sociale" in path.read_text(encoding="utf-8").splitlines()[0]  # a fact 2024 does not read
+    old = list(read_rows(path, FactTable(laws), suffix[1:]))
+    batches = list(read_fact_tables(path, laws, suffix[1:], batch_rows=7))
+    assert [p for b in batches for p in b.problems] == [p for r in old for p in r.problems] == []
+    read = laws[0].facts  # the JSON Lines reader keeps the fields no version reads (checked by the schema)
+
+    def facts_read(found: list[Row]) -> Any:
+        return json.loads(json.dumps([{k: v for k, v in (r.facts or {}).items() if k in read} for r in found],
+                                     default=str))
+
+    assert facts_read(old) == facts_read(list(read_rows(jsonl, FactTable(laws), "jsonl")))  # whatever the format
+    assert sum(b.rows for b in batches) == 60
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
