@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import itertools
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -304,16 +305,12 @@ def write_parquet(rows: Iterable[Mapping[str, Any]], columns: list[str], table: 
         return text.cast(types.get(kind, pa.string()))
 
     count = 0
+    drawn = iter(rows)
     with pq.ParquetWriter(str(path), schema) as writer:
-        batch: list[dict[str, str]] = []
-        for row in [*rows, None]:
-            if row is not None:
-                batch.append(flatten(row))
-                count += 1
-            if batch and (row is None or len(batch) == chunk):
-                writer.write_table(pa.table({column: typed([cells.get(column) for cells in batch], kinds[column])
-                                             for column in columns}, schema=schema))
-                batch = []
+        while batch := [flatten(row) for row in itertools.islice(drawn, chunk)]:  # a chunk in memory at a time
+            writer.write_table(pa.table({column: typed([cells.get(column) for cells in batch], kinds[column])
+                                         for column in columns}, schema=schema))
+            count += len(batch)
     return count
 
 
